@@ -1,0 +1,168 @@
+import os from 'node:os';
+import path from 'node:path';
+import { type ConfigOf, readConfig, setting } from './config.ts';
+
+/** Every scopehive setting. The README's settings table is checked against this list by a test. */
+export const settingsSchema = {
+  dataDir: setting.string(
+    'SCOPEHIVE_DATA_DIR',
+    'Root folder holding inbox, models, results and rejected.',
+    './data',
+  ),
+  inboxDir: setting.optionalString(
+    'SCOPEHIVE_INBOX_DIR',
+    'Folder watched for images (default `<data>/inbox`).',
+  ),
+  modelsDir: setting.optionalString(
+    'SCOPEHIVE_MODELS_DIR',
+    'Folder of `.onnx` models (default `<data>/models`).',
+  ),
+  resultsDir: setting.optionalString(
+    'SCOPEHIVE_RESULTS_DIR',
+    'Folder results are written to (default `<data>/results`).',
+  ),
+  rejectedDir: setting.optionalString(
+    'SCOPEHIVE_REJECTED_DIR',
+    'Folder unreadable files are moved to, with a `.reason.txt` (default `<data>/rejected`).',
+  ),
+  models: setting.list(
+    'SCOPEHIVE_MODELS',
+    'Models to run on every image: `all`, or a comma list of model names.',
+    'all',
+  ),
+  confidence: setting.number(
+    'SCOPEHIVE_CONFIDENCE',
+    'Minimum detection score kept (a sidecar may override).',
+    0.25,
+    0,
+    1,
+  ),
+  iou: setting.number(
+    'SCOPEHIVE_IOU',
+    'IoU above which NMS drops the weaker box of the same class.',
+    0.45,
+    0,
+    1,
+  ),
+  maxDetections: setting.int(
+    'SCOPEHIVE_MAX_DETECTIONS',
+    'Most detections kept per image and model.',
+    300,
+    1,
+    100_000,
+  ),
+  maxPixels: setting.int(
+    'SCOPEHIVE_MAX_PIXELS',
+    'Largest image accepted, in pixels (width × height); larger files are rejected as possible decompression bombs.',
+    100_000_000,
+    1,
+    2_000_000_000,
+  ),
+  annotate: setting.bool('SCOPEHIVE_ANNOTATE', 'Write an annotated JPEG next to each result.', true),
+  stableMs: setting.int(
+    'SCOPEHIVE_STABLE_MS',
+    'A file is taken once its size and mtime have not changed for this long (ms).',
+    1500,
+    0,
+    3_600_000,
+  ),
+  polling: setting.oneOf(
+    'SCOPEHIVE_POLLING',
+    'Watch by polling: `auto` (on for NFS/SMB mounts), `true` or `false`.',
+    'auto',
+    ['auto', 'true', 'false'] as const,
+  ),
+  pollIntervalMs: setting.int(
+    'SCOPEHIVE_POLL_INTERVAL_MS',
+    'Polling interval when polling is on (ms).',
+    1000,
+    50,
+    600_000,
+  ),
+  queueCapacity: setting.int(
+    'SCOPEHIVE_QUEUE_CAPACITY',
+    'Most jobs waiting in the embedded queue; ingest waits when it is full.',
+    256,
+    1,
+    1_000_000,
+  ),
+  maxDeliver: setting.int(
+    'SCOPEHIVE_MAX_DELIVER',
+    'Attempts per job before it is rejected with its last error.',
+    3,
+    1,
+    100,
+  ),
+  ackWaitMs: setting.int(
+    'SCOPEHIVE_ACK_WAIT_MS',
+    'A job not acknowledged within this time is delivered again (ms).',
+    120_000,
+    1000,
+    3_600_000,
+  ),
+  threads: setting.int(
+    'SCOPEHIVE_THREADS',
+    'ONNX Runtime intra-op threads; 0 means one per CPU core.',
+    0,
+    0,
+    256,
+  ),
+  providers: setting.list(
+    'SCOPEHIVE_PROVIDERS',
+    'Execution providers to try in order (`tensorrt`, `cuda`, `cpu`); the first that loads is used.',
+    'tensorrt,cuda,cpu',
+  ),
+  host: setting.string('SCOPEHIVE_HOST', 'Address the metrics/health server binds to.', '127.0.0.1'),
+  port: setting.int('SCOPEHIVE_PORT', 'Port of `/metrics`, `/healthz` and `/readyz`.', 9464, 0, 65535),
+  rateWindowS: setting.int(
+    'SCOPEHIVE_RATE_WINDOW_S',
+    'Sliding window of the model frame-rate gauge (s).',
+    30,
+    1,
+    3600,
+  ),
+  nodeName: setting.optionalString(
+    'SCOPEHIVE_NODE_NAME',
+    'Name of this node in results and metrics (default `BALENA_DEVICE_UUID`, else the host name).',
+  ),
+  logLevel: setting.oneOf('SCOPEHIVE_LOG_LEVEL', 'pino log level.', 'info', [
+    'fatal',
+    'error',
+    'warn',
+    'info',
+    'debug',
+    'trace',
+    'silent',
+  ] as const),
+  natsUrl: setting.optionalString(
+    'NATS_URL',
+    'NATS server(s) with JetStream; unset means the embedded queue.',
+  ),
+  balenaDeviceUuid: setting.optionalString('BALENA_DEVICE_UUID', 'Set by balena; names the node.'),
+};
+
+export type RawSettings = ConfigOf<typeof settingsSchema>;
+
+export interface Settings
+  extends Omit<RawSettings, 'inboxDir' | 'modelsDir' | 'resultsDir' | 'rejectedDir' | 'nodeName'> {
+  inboxDir: string;
+  modelsDir: string;
+  resultsDir: string;
+  rejectedDir: string;
+  nodeName: string;
+}
+
+/** Parses and resolves the settings: folders become absolute, the node gets its name. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const raw = readConfig(settingsSchema, env);
+  const data = path.resolve(raw.dataDir);
+  return {
+    ...raw,
+    dataDir: data,
+    inboxDir: path.resolve(raw.inboxDir ?? path.join(data, 'inbox')),
+    modelsDir: path.resolve(raw.modelsDir ?? path.join(data, 'models')),
+    resultsDir: path.resolve(raw.resultsDir ?? path.join(data, 'results')),
+    rejectedDir: path.resolve(raw.rejectedDir ?? path.join(data, 'rejected')),
+    nodeName: raw.nodeName ?? raw.balenaDeviceUuid ?? os.hostname(),
+  };
+}
