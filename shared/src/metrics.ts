@@ -11,7 +11,10 @@ export type Stage = 'read' | 'decode' | 'preprocess' | 'inference' | 'postproces
  * The pipeline's metrics, all prefixed `scopehive_`, in base units, with low-cardinality labels
  * (model, class, stage, outcome, reason; never a file name). The node is a default label.
  */
-export function createPipelineMetrics(registry: Registry, options: { rateWindowS: number }) {
+export function createPipelineMetrics(
+  registry: Registry,
+  options: { rateWindowS: number; queueDepth?: () => number | Promise<number> },
+) {
   const registers = [registry];
   const frameRate = new SlidingRate(options.rateWindowS * 1000);
   return {
@@ -74,6 +77,9 @@ export function createPipelineMetrics(registry: Registry, options: { rateWindowS
       name: 'scopehive_queue_depth',
       help: 'Jobs waiting or in flight in the job queue.',
       registers,
+      async collect() {
+        if (options.queueDepth) this.set(await options.queueDepth());
+      },
     }),
   };
 }

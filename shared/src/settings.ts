@@ -109,8 +109,8 @@ export const settingsSchema = {
   ),
   providers: setting.list(
     'SCOPEHIVE_PROVIDERS',
-    'Execution providers to try in order (`tensorrt`, `cuda`, `cpu`); the first that loads is used.',
-    'tensorrt,cuda,cpu',
+    'Execution providers to try in order (`tensorrt`, `cuda`, `cpu`); the first that loads is used. `auto`: all three when an NVIDIA GPU device exists, else `cpu`.',
+    'auto',
   ),
   host: setting.string('SCOPEHIVE_HOST', 'Address the metrics/health server binds to.', '127.0.0.1'),
   port: setting.int('SCOPEHIVE_PORT', 'Port of `/metrics`, `/healthz` and `/readyz`.', 9464, 0, 65535),

@@ -1,0 +1,3 @@
+export * from './model/model-registry.ts';
+export * from './service.ts';
+export * from './worker.ts';

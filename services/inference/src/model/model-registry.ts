@@ -1,0 +1,321 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { type Logger, type PipelineMetrics, StableFiles, sha256 } from '@scopehive/shared';
+import * as ort from 'onnxruntime-node';
+import { detectLayout, type OutputShapeInfo } from '../core/layout.ts';
+import { parseYoloMetadata, readOnnxMetadata, type YoloMetadata } from '../core/onnx-metadata.ts';
+import { type ModelSidecar, readSidecar, SIDECAR_EXTENSIONS } from './sidecar.ts';
+import { openSession } from './session.ts';
+
+export interface ModelRef {
+  name: string;
+  sha256: string;
+}
+
+export interface ModelDefaults {
+  confidence: number;
+  iou: number;
+  maxDetections: number;
+}
+
+/** A model ready to run: its session, input geometry, output layout and thresholds. */
+export class LoadedModel implements ModelRef {
+  readonly #session: ort.InferenceSession;
+  #running = 0;
+  #idle: Array<() => void> = [];
+
+  constructor(
+    session: ort.InferenceSession,
+    readonly name: string,
+    readonly file: string,
+    readonly sha256: string,
+    readonly provider: string,
+    readonly inputWidth: number,
+    readonly inputHeight: number,
+    readonly output: OutputShapeInfo,
+    readonly names: readonly string[],
+    readonly thresholds: ModelDefaults,
+    /** Class ids to report; all when undefined. */
+    readonly classIds: readonly number[] | undefined,
+    readonly metadata: YoloMetadata,
+    readonly sidecar: ModelSidecar | undefined,
+  ) {
+    this.#session = session;
+  }
+
+  get inputName(): string {
+    return this.#session.inputNames[0];
+  }
+
+  /** Runs the model on `batch` packed images (NCHW float32). */
+  async run(input: Float32Array, batch = 1): Promise<{ data: Float32Array; dims: number[] }> {
+    this.#running++;
+    try {
+      const tensor = new ort.Tensor('float32', input.subarray(0, batch * 3 * this.inputHeight * this.inputWidth), [
+        batch,
+        3,
+        this.inputHeight,
+        this.inputWidth,
+      ]);
+      const out = await this.#session.run({ [this.inputName]: tensor });
+      const first = out[this.#session.outputNames[0]];
+      return { data: first.data as Float32Array, dims: first.dims.map(Number) };
+    } finally {
+      this.#running--;
+      if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  }
+
+  /** Releases the session once every run started on it has finished. */
+  async dispose(): Promise<void> {
+    if (this.#running > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    await this.#session.release();
+  }
+}
+
+export interface ModelRegistryOptions {
+  modelsDir: string;
+  /** `['all']` or model names. */
+  enabled: readonly string[];
+  providers: readonly string[];
+  threads: number;
+  defaults: ModelDefaults;
+  stableMs: number;
+  usePolling: boolean;
+  pollIntervalMs: number;
+  logger: Logger;
+  metrics?: PipelineMetrics;
+}
+
+/** A model's name is its file name without `.onnx`, made safe for file names, labels and subjects. */
+export function modelNameFromFile(file: string): string {
+  return path.basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/**
+ * The models folder, live: every `.onnx` file (and its sidecar) is loaded when it appears or
+ * changes and unloaded when it goes, without a restart. A model that fails to load is logged and
+ * counted; the others keep working.
+ */
+export class ModelRegistry extends EventEmitter<{ change: [] }> {
+  readonly #opts: ModelRegistryOptions;
+  readonly #models = new Map<string, LoadedModel>();
+  readonly #failures = new Map<string, string>();
+  readonly #watcher: StableFiles;
+  /** Loads run one at a time: two large sessions building at once can exhaust a small device. */
+  #loading: Promise<void> = Promise.resolve();
+
+  constructor(options: ModelRegistryOptions) {
+    super();
+    this.#opts = options;
+    const modelFiles = new Set(['.onnx', ...SIDECAR_EXTENSIONS]);
+    this.#watcher = new StableFiles({
+      root: options.modelsDir,
+      stableMs: options.stableMs,
+      usePolling: options.usePolling,
+      pollIntervalMs: options.pollIntervalMs,
+      accept: (file) => modelFiles.has(path.extname(file).toLowerCase()),
+    });
+    this.#watcher.on('stable', (file) => this.#schedule(modelFileFor(file)));
+    this.#watcher.on('removed', (file) => this.#schedule(modelFileFor(file)));
+    this.#watcher.on('error', (err) => options.logger.error({ err: err.message }, 'models folder watch failed'));
+  }
+
+  /** Watches the folder and resolves once the models present at start are loaded (or failed). */
+  async start(): Promise<void> {
+    await this.#watcher.start();
+    await this.settled();
+  }
+
+  /** Resolves when no load is pending (files seen but not yet stable are still pending). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const current = this.#loading;
+      await current;
+      if (current === this.#loading && this.#watcher.pendingCount === 0) return;
+      if (current === this.#loading) await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  list(): LoadedModel[] {
+    return [...this.#models.values()];
+  }
+
+  get(name: string): LoadedModel | undefined {
+    return this.#models.get(name);
+  }
+
+  /** Models that failed to load, with the reason. */
+  failures(): Map<string, string> {
+    return new Map(this.#failures);
+  }
+
+  async close(): Promise<void> {
+    await this.#watcher.close();
+    await this.#loading;
+    await Promise.all([...this.#models.values()].map((m) => m.dispose()));
+    this.#models.clear();
+  }
+
+  #schedule(modelFile: string): void {
+    this.#loading = this.#loading.then(() => this.#refresh(modelFile));
+  }
+
+  #isEnabled(name: string): boolean {
+    const { enabled } = this.#opts;
+    return enabled.includes('all') || enabled.includes(name);
+  }
+
+  async #refresh(modelFile: string): Promise<void> {
+    const name = modelNameFromFile(modelFile);
+    const { logger, metrics } = this.#opts;
+    if (!this.#isEnabled(name)) return;
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(modelFile);
+    } catch {
+      if (this.#unload(name)) logger.info({ model: name }, `model ${name} removed`);
+      this.#failures.delete(name);
+      return;
+    }
+    const hash = sha256(bytes);
+    try {
+      const found = await readSidecar(modelFile);
+      if (found?.sidecar.enabled === false) {
+        if (this.#unload(name)) logger.info({ model: name }, `model ${name} disabled by ${found.file}`);
+        return;
+      }
+      const current = this.#models.get(name);
+      if (current && current.sha256 === hash && sameSidecar(current.sidecar, found?.sidecar)) return;
+      const model = await this.#load(name, modelFile, bytes, hash, found?.sidecar);
+      const old = this.#models.get(name);
+      this.#models.set(name, model);
+      this.#failures.delete(name);
+      metrics?.modelInfo.set(
+        { model: name, provider: model.provider, input: `${model.inputWidth}x${model.inputHeight}`, layout: model.output.layout },
+        1,
+      );
+      logger.info(
+        {
+          model: name,
+          provider: model.provider,
+          input: [model.inputWidth, model.inputHeight],
+          layout: model.output.layout,
+          classes: model.names.length,
+          sha256: hash,
+        },
+        `model ${name} ${old ? 'reloaded' : 'loaded'} (${model.output.layout}, ${model.inputWidth}x${model.inputHeight}, ${model.provider})`,
+      );
+      if (old) this.#retire(old);
+      this.emit('change');
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0];
+      this.#failures.set(name, reason);
+      metrics?.modelLoadFailuresTotal.inc({ model: name });
+      logger.error({ model: name, file: modelFile, err: reason }, `model ${name} failed to load: ${reason}`);
+      if (this.#unload(name)) this.emit('change');
+    }
+  }
+
+  async #load(
+    name: string,
+    file: string,
+    bytes: Buffer,
+    hash: string,
+    sidecar: ModelSidecar | undefined,
+  ): Promise<LoadedModel> {
+    const { props } = readOnnxMetadata(bytes);
+    const metadata = parseYoloMetadata(props);
+    if (metadata.task && metadata.task !== 'detect') {
+      throw new Error(`task "${metadata.task}" is not supported (detection models only)`);
+    }
+    const { session, provider } = await openSession(bytes, {
+      providers: this.#opts.providers,
+      threads: this.#opts.threads,
+      logger: this.#opts.logger,
+    });
+    try {
+      const [inputWidth, inputHeight] = inputSize(session, metadata);
+      // One run on a blank image: gives the real output shape when axes are dynamic, and warms the session.
+      const blank = new Float32Array(3 * inputWidth * inputHeight);
+      const input = new ort.Tensor('float32', blank, [1, 3, inputHeight, inputWidth]);
+      const out = await session.run({ [session.inputNames[0]]: input });
+      const dims = out[session.outputNames[0]].dims.map(Number);
+      const names = sidecar?.names ?? metadata.names;
+      const output = detectLayout(dims, {
+        numClasses: names.length > 0 ? names.length : undefined,
+        end2end: metadata.end2end,
+      });
+      const classIds = sidecar?.classes?.map((c) => {
+        const id = names.indexOf(c);
+        if (id < 0) throw new Error(`sidecar lists class "${c}", which the model does not have`);
+        return id;
+      });
+      const d = this.#opts.defaults;
+      const thresholds = {
+        confidence: sidecar?.confidence ?? d.confidence,
+        iou: sidecar?.iou ?? d.iou,
+        maxDetections: sidecar?.maxDetections ?? d.maxDetections,
+      };
+      const allNames = Array.from({ length: output.numClasses }, (_, i) => names[i] ?? `class${i}`);
+      return new LoadedModel(
+        session,
+        name,
+        file,
+        hash,
+        provider,
+        inputWidth,
+        inputHeight,
+        output,
+        allNames,
+        thresholds,
+        classIds,
+        metadata,
+        sidecar,
+      );
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  #unload(name: string): boolean {
+    const model = this.#models.get(name);
+    if (!model) return false;
+    this.#models.delete(name);
+    this.#opts.metrics?.modelInfo.remove({
+      model: name,
+      provider: model.provider,
+      input: `${model.inputWidth}x${model.inputHeight}`,
+      layout: model.output.layout,
+    });
+    this.#retire(model);
+    this.emit('change');
+    return true;
+  }
+
+  #retire(model: LoadedModel): void {
+    model.dispose().catch((err) => this.#opts.logger.warn({ model: model.name, err: String(err) }, 'session release failed'));
+  }
+}
+
+function modelFileFor(file: string): string {
+  const ext = path.extname(file);
+  return ext.toLowerCase() === '.onnx' ? file : `${file.slice(0, -ext.length)}.onnx`;
+}
+
+function sameSidecar(a: ModelSidecar | undefined, b: ModelSidecar | undefined): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** Input width and height: fixed dims of the graph's input, else Ultralytics `imgsz`, else 640. */
+function inputSize(session: ort.InferenceSession, metadata: YoloMetadata): [number, number] {
+  const meta = session.inputMetadata[0];
+  const shape = meta && 'shape' in meta ? (meta.shape as readonly (number | string)[]) : [];
+  const h = Number(shape[2]);
+  const w = Number(shape[3]);
+  if (Number.isInteger(w) && w > 0 && Number.isInteger(h) && h > 0) return [w, h];
+  if (metadata.imgsz) return [metadata.imgsz[1], metadata.imgsz[0]];
+  return [640, 640];
+}

@@ -1,0 +1,97 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { csvRow, parseCsvLine } from './csv.ts';
+
+interface TableState {
+  /** Bytes of the file already scanned for keys. */
+  scanned: number;
+  keys: Set<string>;
+}
+
+/**
+ * Per-folder CSV tables that grow by whole rows and never repeat a result: each row carries its
+ * result id (image content, model version), and rows whose id is already in the file are not
+ * appended again, so a redelivered job or a restart adds nothing. Keys are read back from the file
+ * itself (only the part added since the last look), so several processes sharing one results folder
+ * still agree. Appends to one file are serialised within the process.
+ */
+export class CsvTables {
+  readonly #state = new Map<string, TableState>();
+  readonly #queue = new Map<string, Promise<unknown>>();
+
+  /** Appends `rows` (cells, without the key) under `key` unless the table has that key already. */
+  append(file: string, header: readonly string[], key: string, rows: ReadonlyArray<ReadonlyArray<string | number>>) {
+    const previous = this.#queue.get(file) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.#append(file, header, key, rows));
+    this.#queue.set(file, next);
+    void next.finally(() => {
+      if (this.#queue.get(file) === next) this.#queue.delete(file);
+    });
+    return next;
+  }
+
+  async #append(
+    file: string,
+    header: readonly string[],
+    key: string,
+    rows: ReadonlyArray<ReadonlyArray<string | number>>,
+  ): Promise<boolean> {
+    const headerLine = csvRow([...header, 'ResultId']);
+    const state = await this.#scan(file, headerLine);
+    if (state.keys.has(key)) return false;
+    const text = rows.map((r) => csvRow([...r, key])).join('');
+    if (state.scanned === 0) {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, headerLine + text);
+    } else {
+      await fs.appendFile(file, text);
+    }
+    state.keys.add(key);
+    state.scanned += Buffer.byteLength(state.scanned === 0 ? headerLine + text : text);
+    return true;
+  }
+
+  async #scan(file: string, headerLine: string): Promise<TableState> {
+    let state = this.#state.get(file);
+    let size: number;
+    try {
+      size = (await fs.stat(file)).size;
+    } catch {
+      state = { scanned: 0, keys: new Set() };
+      this.#state.set(file, state);
+      return state;
+    }
+    if (!state || size < state.scanned) {
+      state = { scanned: 0, keys: new Set() };
+      this.#state.set(file, state);
+    }
+    if (size === state.scanned) return state;
+    const handle = await fs.open(file, 'r');
+    let text: string;
+    try {
+      const buf = Buffer.alloc(size - state.scanned);
+      await handle.read(buf, 0, buf.length, state.scanned);
+      text = buf.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+    if (state.scanned === 0 && !text.startsWith(headerLine)) {
+      // Columns changed (an older version wrote this table): keep the old file beside the new one.
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      await fs.rename(file, file.replace(/\.csv$/, `.${stamp}.csv`));
+      return state;
+    }
+    if (!text.endsWith('\n')) {
+      // A writer stopped mid-row; close the line so the next row starts cleanly.
+      await fs.appendFile(file, '\n');
+      text += '\n';
+    }
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const cells = parseCsvLine(line);
+      state.keys.add(cells[cells.length - 1]);
+    }
+    state.scanned += Buffer.byteLength(text);
+    return state;
+  }
+}

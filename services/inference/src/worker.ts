@@ -1,0 +1,341 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  BoundedChannel,
+  type Job,
+  type JobDelivery,
+  type JobQueue,
+  type Logger,
+  type PipelineMetrics,
+  RESULT_SCHEMA,
+  type ResultDocument,
+  type Stage,
+  hasCurrentResult,
+  resultPaths,
+  sha256,
+} from '@scopehive/shared';
+import { type Letterbox, letterboxGeometry } from './core/letterbox.ts';
+import { postprocess } from './core/postprocess.ts';
+import type { Detection } from './core/types.ts';
+import { type RgbImage, decodeImage } from './image/decode-image.ts';
+import { letterboxInto } from './image/preprocess.ts';
+import { ImageRejection, classifyImageError } from './image/rejection.ts';
+import type { LoadedModel, ModelRegistry } from './model/model-registry.ts';
+import { annotateImage } from './results/annotate.ts';
+import { CsvTables } from './results/csv-table.ts';
+import { writeResult } from './results/write-result.ts';
+
+export interface WorkerOptions {
+  queue: JobQueue;
+  registry: ModelRegistry;
+  resultsDir: string;
+  /** Absolute path of a job's image (the inbox, or the CLI's own files). */
+  imagePath: (job: Job) => string;
+  /** Called once for a file that cannot be analysed; the service moves it aside, the CLI reports it. */
+  onRejected: (job: Job, rejection: ImageRejection) => Promise<void>;
+  /** Called after each job settles, whatever the outcome (the CLI counts progress with it). */
+  onSettled?: (job: Job, outcome: 'ok' | 'skipped' | 'rejected' | 'failed', resultFile?: string) => void;
+  maxPixels: number;
+  annotate: boolean;
+  node: string;
+  metrics?: PipelineMetrics;
+  logger: Logger;
+  /** Images decoded and letterboxed ahead of the one being inferred. */
+  prefetch?: number;
+}
+
+interface Prepared {
+  delivery: JobDelivery;
+  model: LoadedModel;
+  image: RgbImage;
+  imageSha256: string;
+  imageBytes: number;
+  geometry: Letterbox;
+  input: Float32Array;
+  timings: Partial<Record<Stage, number>>;
+}
+
+/** How long a transient failure waits before the job is tried again. */
+const RETRY_DELAY_MS = 2000;
+const DECODED_CACHE_SIZE = 3;
+const MAX_PENDING_WRITES = 2;
+
+/**
+ * The inference pipeline around the pure core: take a job, read and decode the image, letterbox it,
+ * run the model, decode the output, write the results, acknowledge. Decoding and letterboxing of
+ * the next images overlap inference of the current one (sharp and ONNX Runtime both work off the
+ * main thread), and writing overlaps the next inference.
+ */
+export class InferenceWorker {
+  readonly #opts: WorkerOptions;
+  readonly #tables = new CsvTables();
+  /** Several models often run on the same image back to back: decode it once. */
+  readonly #decoded = new Map<string, Promise<RgbImage>>();
+  readonly #buffers = new Map<number, Float32Array[]>();
+  readonly #writes = new Set<Promise<void>>();
+  #abort = new AbortController();
+  #closed = false;
+  #running?: Promise<void>;
+
+  constructor(options: WorkerOptions) {
+    this.#opts = options;
+  }
+
+  start(): void {
+    const restart = () => this.#abort.abort();
+    this.#opts.registry.on('change', restart);
+    this.#running = (async () => {
+      while (!this.#closed) {
+        this.#abort = new AbortController();
+        await this.#consume(this.#abort.signal);
+      }
+      this.#opts.registry.off('change', restart);
+    })();
+  }
+
+  /** Stops taking jobs and finishes the ones in hand. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#abort.abort();
+    await this.#running;
+    await Promise.all(this.#writes);
+  }
+
+  /** One consumer for the models loaded now; a model change aborts it and a new one starts. */
+  async #consume(signal: AbortSignal): Promise<void> {
+    const models = this.#opts.registry.list().map((m) => m.name);
+    if (models.length === 0) {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      return;
+    }
+    const channel = new BoundedChannel<Promise<Prepared | undefined>>(this.#opts.prefetch ?? 2);
+    const infer = (async () => {
+      for await (const next of channel) {
+        const prepared = await next;
+        if (prepared) await this.#inferAndWrite(prepared);
+      }
+    })();
+    try {
+      for await (const delivery of this.#opts.queue.consume({ models, signal })) {
+        const prepared = this.#prepare(delivery);
+        await channel.push(prepared);
+      }
+    } finally {
+      channel.close();
+      await infer;
+    }
+  }
+
+  async #prepare(delivery: JobDelivery): Promise<Prepared | undefined> {
+    const { job } = delivery;
+    const timings: Partial<Record<Stage, number>> = {};
+    const model = this.#opts.registry.get(job.model);
+    if (!model) {
+      await delivery.term(`model ${job.model} is not loaded`);
+      this.#opts.logger.warn({ image: job.image, model: job.model }, `job for ${job.image} dropped: model ${job.model} is not loaded`);
+      return undefined;
+    }
+    try {
+      const { json } = resultPaths(this.#opts.resultsDir, job.image, model.name);
+      if (await hasCurrentResult(json, job.imageSha256, model.sha256)) {
+        await this.#settle(delivery, 'skipped');
+        return undefined;
+      }
+      let t = performance.now();
+      const bytes = await fs.readFile(this.#opts.imagePath(job));
+      const imageSha256 = sha256(bytes);
+      timings.read = performance.now() - t;
+      if (imageSha256 !== job.imageSha256 && (await hasCurrentResult(json, imageSha256, model.sha256))) {
+        await this.#settle(delivery, 'skipped');
+        return undefined;
+      }
+      t = performance.now();
+      const image = await this.#decode(imageSha256, bytes);
+      timings.decode = performance.now() - t;
+      t = performance.now();
+      const geometry = letterboxGeometry(image.width, image.height, model.inputWidth, model.inputHeight);
+      const input = this.#takeBuffer(3 * model.inputWidth * model.inputHeight);
+      await letterboxInto(image, geometry, input);
+      timings.preprocess = performance.now() - t;
+      return { delivery, model, image, imageSha256, imageBytes: bytes.length, geometry, input, timings };
+    } catch (err) {
+      await this.#fail(delivery, err);
+      return undefined;
+    }
+  }
+
+  async #inferAndWrite(p: Prepared): Promise<void> {
+    const { delivery, model, geometry, timings } = p;
+    let detections: Detection[];
+    try {
+      let t = performance.now();
+      let output: { data: Float32Array; dims: number[] };
+      try {
+        output = await model.run(p.input);
+      } finally {
+        this.#returnBuffer(p.input);
+      }
+      timings.inference = performance.now() - t;
+      t = performance.now();
+      detections = postprocess(output.data, output.dims, model.output, geometry, {
+        ...model.thresholds,
+        classes: model.classIds,
+        names: model.names,
+      });
+      timings.postprocess = performance.now() - t;
+    } catch (err) {
+      await this.#fail(delivery, err);
+      return;
+    }
+    while (this.#writes.size >= MAX_PENDING_WRITES) await Promise.race(this.#writes);
+    const write = this.#write(p, detections).finally(() => this.#writes.delete(write));
+    this.#writes.add(write);
+  }
+
+  async #write(p: Prepared, detections: Detection[]): Promise<void> {
+    const { delivery, model, image, timings } = p;
+    const { job } = delivery;
+    const { logger, metrics } = this.#opts;
+    try {
+      const t = performance.now();
+      const counts: Record<string, number> = {};
+      for (const d of detections) counts[d.className] = (counts[d.className] ?? 0) + 1;
+      const doc: ResultDocument = {
+        schema: RESULT_SCHEMA,
+        jobId: job.id,
+        image: {
+          path: job.image,
+          width: image.width,
+          height: image.height,
+          bytes: p.imageBytes,
+          sha256: p.imageSha256,
+          format: image.format,
+        },
+        model: {
+          name: model.name,
+          file: path.basename(model.file),
+          sha256: model.sha256,
+          provider: model.provider,
+          input: { width: model.inputWidth, height: model.inputHeight },
+          layout: model.output.layout,
+          ...model.thresholds,
+        },
+        node: this.#opts.node,
+        analysedAt: new Date().toISOString(),
+        timings: {},
+        counts,
+        detections: detections.map((d) => ({
+          class: d.className,
+          classId: d.classId,
+          score: Number(d.score.toFixed(4)),
+          box: d.box.map((v) => Number(v.toFixed(2))) as [number, number, number, number],
+        })),
+      };
+      const annotated = this.#opts.annotate ? await annotateImage(image, detections) : undefined;
+      timings.write = performance.now() - t;
+      doc.timings = Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Number(v.toFixed(2))]));
+      const file = await writeResult({ resultsDir: this.#opts.resultsDir, doc, annotated, tables: this.#tables });
+      timings.write = performance.now() - t;
+      if (metrics) {
+        for (const [stage, ms] of Object.entries(timings)) {
+          metrics.stageSeconds.observe({ model: model.name, stage }, ms / 1000);
+        }
+        for (const [cls, n] of Object.entries(counts)) metrics.detectionsTotal.inc({ model: model.name, class: cls }, n);
+        metrics.fileToResultSeconds.observe({ model: model.name }, Math.max(0, Date.now() - job.detectedAt) / 1000);
+        metrics.frameRate.record(model.name);
+      }
+      const total = Object.values(timings).reduce((a, b) => a + b, 0);
+      const summary = Object.entries(counts)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ');
+      logger.info(
+        {
+          image: job.image,
+          model: model.name,
+          provider: model.provider,
+          detections: detections.length,
+          counts,
+          timingsMs: doc.timings,
+          attempt: delivery.attempt,
+        },
+        `${job.image}: ${detections.length} objects${summary ? ` (${summary})` : ''} by ${model.name} in ${total.toFixed(0)} ms`,
+      );
+      await this.#settle(delivery, 'ok', file);
+    } catch (err) {
+      await this.#fail(delivery, err);
+    }
+  }
+
+  async #decode(imageSha256: string, bytes: Uint8Array): Promise<RgbImage> {
+    let pending = this.#decoded.get(imageSha256);
+    if (!pending) {
+      pending = decodeImage(bytes, { maxPixels: this.#opts.maxPixels });
+      this.#decoded.set(imageSha256, pending);
+      pending.catch(() => this.#decoded.delete(imageSha256));
+      while (this.#decoded.size > DECODED_CACHE_SIZE) {
+        this.#decoded.delete(this.#decoded.keys().next().value as string);
+      }
+    }
+    return pending;
+  }
+
+  /**
+   * A bad image is rejected at once (trying again would not help); anything else is retried after a
+   * delay, and rejected with its last error once the queue's attempts are spent.
+   */
+  async #fail(delivery: JobDelivery, err: unknown): Promise<void> {
+    const { job } = delivery;
+    const { logger } = this.#opts;
+    const imageProblem = err instanceof ImageRejection || isFileError(err) || isDecoderError(err);
+    if (!imageProblem && delivery.attempt < delivery.maxDeliver) {
+      logger.warn(
+        { image: job.image, model: job.model, attempt: delivery.attempt, err: String(err) },
+        `${job.image}: attempt ${delivery.attempt} failed, retrying: ${String((err as Error)?.message ?? err)}`,
+      );
+      await delivery.nak(RETRY_DELAY_MS);
+      return;
+    }
+    const rejection = imageProblem
+      ? classifyImageError(err)
+      : new ImageRejection('failed', `failed ${delivery.attempt} times; last error: ${String((err as Error)?.message ?? err)}`);
+    try {
+      await this.#opts.onRejected(job, rejection);
+    } catch (writeErr) {
+      logger.error({ image: job.image, err: String(writeErr) }, `${job.image}: could not record the rejection`);
+    }
+    logger.warn({ image: job.image, model: job.model, reason: rejection.reason }, `${job.image} rejected: ${rejection.message}`);
+    await delivery.term(rejection.message);
+    this.#opts.metrics?.imagesTotal.inc({ model: job.model, outcome: 'rejected' });
+    this.#opts.onSettled?.(job, 'rejected');
+  }
+
+  async #settle(delivery: JobDelivery, outcome: 'ok' | 'skipped', file?: string): Promise<void> {
+    await delivery.ack();
+    this.#opts.metrics?.imagesTotal.inc({ model: delivery.job.model, outcome });
+    this.#opts.onSettled?.(delivery.job, outcome, file);
+  }
+
+  #takeBuffer(length: number): Float32Array {
+    return this.#buffers.get(length)?.pop() ?? new Float32Array(length);
+  }
+
+  #returnBuffer(buffer: Float32Array): void {
+    let pool = this.#buffers.get(buffer.length);
+    if (!pool) {
+      pool = [];
+      this.#buffers.set(buffer.length, pool);
+    }
+    pool.push(buffer);
+  }
+}
+
+function isFileError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR';
+}
+
+/** sharp's errors for bad image data (not for a full disk or a closed pool). */
+function isDecoderError(err: unknown): boolean {
+  const message = String((err as Error)?.message ?? '');
+  return /^(Input|VipsJpeg|VipsPng|VipsTiff|TIFFRead|tiff2vips|pngload|jpegload|webpload|heifload|Image)/i.test(message);
+}

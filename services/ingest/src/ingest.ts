@@ -1,0 +1,177 @@
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import {
+  type JobQueue,
+  type Logger,
+  StableFiles,
+  hasCurrentResult,
+  isImageFile,
+  jobId,
+  resultPaths,
+  sha256File,
+  toInboxRelative,
+} from '@scopehive/shared';
+
+export interface ModelRef {
+  name: string;
+  sha256: string;
+}
+
+/** Where ingest learns which models exist: the inference registry in one process, the models folder otherwise. */
+export interface ModelSource {
+  list(): ModelRef[];
+  on(event: 'change', listener: () => void): unknown;
+  off(event: 'change', listener: () => void): unknown;
+}
+
+export interface IngestOptions {
+  inboxDir: string;
+  resultsDir: string;
+  stableMs: number;
+  usePolling: boolean;
+  pollIntervalMs: number;
+  queue: JobQueue;
+  models: ModelSource;
+  logger: Logger;
+  /** Files hashed and checked at once. */
+  concurrency?: number;
+}
+
+interface Known {
+  size: number;
+  mtimeMs: number;
+  sha256?: string;
+  detectedAt: number;
+}
+
+/**
+ * Watches the inbox and queues one job per (complete image, model) that has no current result.
+ * Files present at start are the backlog and go through the same path; the same content is never
+ * queued twice for the same model version, changed content under the same name is.
+ */
+export class Ingest {
+  readonly #opts: IngestOptions;
+  readonly #watcher: StableFiles;
+  readonly #known = new Map<string, Known>();
+  /** Files waiting to be checked: a set, so a burst of events for one file costs one check. */
+  readonly #toCheck = new Set<string>();
+  readonly #ignored = new Set<string>();
+  #active = 0;
+  #idle: Array<() => void> = [];
+  #closed = false;
+  readonly #onModels = () => this.rescan();
+
+  constructor(options: IngestOptions) {
+    this.#opts = options;
+    this.#watcher = new StableFiles({
+      root: options.inboxDir,
+      stableMs: options.stableMs,
+      usePolling: options.usePolling,
+      pollIntervalMs: options.pollIntervalMs,
+      accept: () => true,
+    });
+    this.#watcher.on('stable', (file, stats) => this.#onStable(file, stats));
+    this.#watcher.on('removed', (file) => this.#known.delete(file));
+    this.#watcher.on('error', (err) => options.logger.error({ err: err.message }, `inbox watch failed: ${err.message}`));
+  }
+
+  async start(): Promise<void> {
+    this.#opts.models.on('change', this.#onModels);
+    await this.#watcher.start();
+    this.#opts.logger.info(
+      { inbox: this.#opts.inboxDir, polling: this.#opts.usePolling },
+      `watching ${this.#opts.inboxDir}${this.#opts.usePolling ? ' (polling)' : ''}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#opts.models.off('change', this.#onModels);
+    await this.#watcher.close();
+    await this.idle();
+  }
+
+  /** Checks every known file again (a model appeared or changed). */
+  rescan(): void {
+    for (const file of this.#known.keys()) this.#toCheck.add(file);
+    this.#pump();
+  }
+
+  /** Resolves when no file is waiting to become stable or to be checked. */
+  async idle(): Promise<void> {
+    while (this.#active > 0 || this.#toCheck.size > 0 || (!this.#closed && this.#watcher.pendingCount > 0)) {
+      await new Promise<void>((resolve) => {
+        this.#idle.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  #onStable(file: string, stats: Stats): void {
+    if (!isImageFile(file)) {
+      if (!this.#ignored.has(file)) {
+        this.#ignored.add(file);
+        this.#opts.logger.info(
+          { file: path.relative(this.#opts.inboxDir, file) },
+          `ignoring ${path.basename(file)}: not a supported image type (JPEG, PNG, TIFF, WebP)`,
+        );
+      }
+      return;
+    }
+    const known = this.#known.get(file);
+    if (!known || known.size !== stats.size || known.mtimeMs !== stats.mtimeMs) {
+      this.#known.set(file, { size: stats.size, mtimeMs: stats.mtimeMs, detectedAt: Date.now() });
+    }
+    this.#toCheck.add(file);
+    this.#pump();
+  }
+
+  #pump(): void {
+    const limit = this.#opts.concurrency ?? 2;
+    while (!this.#closed && this.#active < limit && this.#toCheck.size > 0) {
+      const file = this.#toCheck.values().next().value as string;
+      this.#toCheck.delete(file);
+      this.#active++;
+      this.#check(file)
+        .catch((err) => this.#opts.logger.error({ file, err: String(err) }, `could not queue ${path.basename(file)}: ${err}`))
+        .finally(() => {
+          this.#active--;
+          for (const resolve of this.#idle.splice(0)) resolve();
+          this.#pump();
+        });
+    }
+  }
+
+  async #check(file: string): Promise<void> {
+    const known = this.#known.get(file);
+    const models = this.#opts.models.list();
+    if (!known || models.length === 0) return;
+    let image: string;
+    try {
+      image = toInboxRelative(path.relative(this.#opts.inboxDir, file));
+    } catch {
+      return;
+    }
+    if (!known.sha256) {
+      try {
+        known.sha256 = await sha256File(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // gone again: nothing to do
+        known.sha256 = `unreadable-${known.size}-${known.mtimeMs}`; // inference records the reason
+      }
+    }
+    for (const model of models) {
+      const { json } = resultPaths(this.#opts.resultsDir, image, model.name);
+      if (await hasCurrentResult(json, known.sha256, model.sha256)) continue;
+      await this.#opts.queue.publish({
+        id: jobId(known.sha256, model.name, model.sha256),
+        image,
+        imageSha256: known.sha256,
+        imageBytes: known.size,
+        model: model.name,
+        modelSha256: model.sha256,
+        detectedAt: known.detectedAt,
+      });
+    }
+  }
+}
