@@ -1,34 +1,20 @@
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager, jetstream, RetentionPolicy, StorageType, AckPolicy } from '@nats-io/jetstream';
-import { startNatsServer } from './shared/test/helpers/nats-server.ts';
-const ns = await startNatsServer();
-const nc = await connect({ servers: ns.url });
-console.log(nc.info?.version);
-const jsm = await jetstreamManager(nc);
-await jsm.streams.add({ name: 'S', subjects: ['j.>'], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: 120e9 });
-await jsm.consumers.add('S', { durable_name: 'c1', filter_subject: 'j.a', ack_policy: AckPolicy.Explicit, ack_wait: 1e9, max_deliver: 2 });
-nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>', { callback: (_e, m) => console.log('advisory', m.subject, m.string()) });
-nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>', { callback: (_e, m) => console.log('term advisory', m.subject, m.string()) });
-const js = jetstream(nc);
-await js.publish('j.a', 'one', { msgID: 'x1' });
-await js.publish('j.a', 'two', { msgID: 'x2' });
-const c = await js.consumers.get('S', 'c1');
-let m = await c.next({ expires: 2000 });
-console.log('got', m?.string(), m?.info.deliveryCount);
-m!.term();
-await new Promise((r) => setTimeout(r, 300));
-console.log('after term msgs', (await jsm.streams.info('S')).state.messages);
-m = await c.next({ expires: 2000 });
-console.log('got', m?.string(), m?.info.deliveryCount);
-m = await c.next({ expires: 3000 });
-console.log('got', m?.string(), m?.info.deliveryCount);
-m = await c.next({ expires: 3000 });
-console.log('got (expect null)', m?.string(), m?.info.deliveryCount);
-console.log('after maxdeliver msgs', (await jsm.streams.info('S')).state.messages);
-const sm = await jsm.streams.getMessage('S', { seq: 2 });
-console.log('get', sm?.string());
-console.log('del', await jsm.streams.deleteMessage('S', 2, false));
-try { console.log('del2', await jsm.streams.deleteMessage('S', 2, false)); } catch (e) { console.log('del2 err', (e as Error).constructor.name, (e as Error).message, (e as any).code); }
-try { console.log('get2', await jsm.streams.getMessage('S', { seq: 2 })); } catch (e) { console.log('get2 err', (e as Error).message); }
-console.log('ci', (await jsm.consumers.info('S', 'c1')).num_pending, (await jsm.consumers.info('S', 'c1')).num_ack_pending);
-await nc.close(); await ns.close();
+import { Gauge, Registry } from 'prom-client';
+
+const r = new Registry();
+new Gauge({
+  name: 'x_bytes',
+  help: 'h',
+  registers: [r],
+  collect() {
+    this.remove();
+  },
+});
+new Gauge({
+  name: 'y_bytes',
+  help: 'h',
+  registers: [r],
+  async collect() {
+    this.set(3);
+  },
+});
+console.log(await r.metrics());

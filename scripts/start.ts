@@ -3,13 +3,14 @@
  * ingest watches ./data/inbox, inference runs every model in ./data/models over the embedded queue,
  * results land in ./data/results, and one port serves /metrics, /healthz and /readyz.
  */
-import { Ingest } from '@scopehive/ingest';
+
 import { createInferenceWorker, createModelRegistry, noModelHint } from '@scopehive/inference';
+import { Ingest } from '@scopehive/ingest';
 import {
-  EmbeddedQueue,
   collectProcessMetrics,
   createLogger,
   createPipelineMetrics,
+  EmbeddedQueue,
   ensureFolders,
   onShutdown,
   settingsOrExit,
@@ -34,9 +35,13 @@ const queue = new EmbeddedQueue({
   capacity: settings.queueCapacity,
   ackWaitMs: settings.ackWaitMs,
   maxDeliver: settings.maxDeliver,
-  onExhausted: (job) => logger.error({ image: job.image, model: job.model }, `${job.image}: no attempt finished; gave up`),
+  onExhausted: (job) =>
+    logger.error({ image: job.image, model: job.model }, `${job.image}: no attempt finished; gave up`),
 });
-const metrics = createPipelineMetrics(registry, { rateWindowS: settings.rateWindowS, queueDepth: () => queue.depth() });
+const metrics = createPipelineMetrics(registry, {
+  rateWindowS: settings.rateWindowS,
+  queueDepth: () => queue.depth(),
+});
 
 const models = createModelRegistry(settings, logger, metrics);
 await models.start();

@@ -15,16 +15,21 @@ export function sha256(data: Uint8Array | string): string {
 }
 
 /**
- * Writes a file so readers never see it half-written: to a temporary name in the same folder,
- * flushed, then renamed over the target (rename is atomic within a file system).
+ * Writes a file so readers never see it half-written: to a temporary name in the same folder, then
+ * renamed over the target (rename is atomic within a file system). `durable` also flushes it to disk
+ * first, for files whose presence means "done" and must survive a power cut.
  */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: Uint8Array | string,
+  options: { durable?: boolean } = {},
+): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(tmp, 'w');
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (options.durable) await handle.sync();
   } finally {
     await handle.close();
   }

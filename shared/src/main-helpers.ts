@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { ConfigError } from './config.ts';
-import { type Settings, loadSettings } from './settings.ts';
+import { loadSettings, type Settings } from './settings.ts';
 
 /** Settings for a service's `main`: a bad value prints one line naming the variable and exits with code 1. */
 export function settingsOrExit(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -21,7 +21,9 @@ export async function ensureFolders(folders: Record<string, string>): Promise<vo
     try {
       await fs.mkdir(dir, { recursive: true });
     } catch (err) {
-      throw new Error(`cannot create the ${name} folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      throw new Error(
+        `cannot create the ${name} folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      );
     }
   }
 }

@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** File systems whose writes by other clients raise no inotify events here: watch them by polling. */
-const NETWORK_FS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'fuse.sshfs', '9p', 'fuse.glusterfs', 'ceph']);
+const NETWORK_FS = new Set([
+  'nfs',
+  'nfs4',
+  'cifs',
+  'smb3',
+  'smbfs',
+  'fuse.sshfs',
+  '9p',
+  'fuse.glusterfs',
+  'ceph',
+]);
 
 /** The file-system type of the mount holding `dir`, from /proc/mounts text (the longest mount point prefix). */
 export function mountTypeOf(mountsText: string, dir: string): string | undefined {
@@ -23,7 +33,11 @@ export function isNetworkFileSystem(type: string | undefined): boolean {
 }
 
 /** `auto` polls when the folder is on a network file system; `true`/`false` force it. */
-export function shouldPoll(setting: 'auto' | 'true' | 'false', dir: string, mountsFile = '/proc/mounts'): boolean {
+export function shouldPoll(
+  setting: 'auto' | 'true' | 'false',
+  dir: string,
+  mountsFile = '/proc/mounts',
+): boolean {
   if (setting !== 'auto') return setting === 'true';
   try {
     return isNetworkFileSystem(mountTypeOf(readFileSync(mountsFile, 'utf8'), path.resolve(dir)));

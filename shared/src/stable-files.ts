@@ -55,7 +55,8 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
       usePolling,
       interval: pollIntervalMs,
       binaryInterval: pollIntervalMs,
-      ignored: (file, stats) => isHiddenOrPartial(path.relative(root, file)) || (!!stats?.isFile() && !this.#opts.accept(file)),
+      ignored: (file, stats) =>
+        isHiddenOrPartial(path.relative(root, file)) || (!!stats?.isFile() && !this.#opts.accept(file)),
     });
     this.#watcher.on('add', (file) => this.#track(file));
     this.#watcher.on('change', (file) => this.#track(file));

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import {
+  exists,
   type JobQueue,
   type Logger,
   type PipelineMetrics,
-  type Settings,
-  exists,
   rejectedPaths,
+  type Settings,
   shouldPoll,
 } from '@scopehive/shared';
 import type { ImageRejection } from './image/rejection.ts';
@@ -14,7 +14,11 @@ import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
 import { rejectFile } from './reject-file.ts';
 import { InferenceWorker } from './worker.ts';
 
-export function createModelRegistry(settings: Settings, logger: Logger, metrics?: PipelineMetrics): ModelRegistry {
+export function createModelRegistry(
+  settings: Settings,
+  logger: Logger,
+  metrics?: PipelineMetrics,
+): ModelRegistry {
   return new ModelRegistry({
     modelsDir: settings.modelsDir,
     enabled: settings.models,
@@ -51,7 +55,11 @@ export function inboxRejecter(settings: Settings, logger: Logger, metrics?: Pipe
     });
     metrics?.rejectedTotal.inc({ reason: rejection.reason });
     logger.warn(
-      { image: job.image, reason: rejection.reason, movedTo: movedTo && path.relative(settings.dataDir, movedTo) },
+      {
+        image: job.image,
+        reason: rejection.reason,
+        movedTo: movedTo && path.relative(settings.dataDir, movedTo),
+      },
       `${job.image} set aside (${rejection.reason}): ${rejection.message}`,
     );
   };

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   BoundedChannel,
+  hasCurrentResult,
   type Job,
   type JobDelivery,
   type JobQueue,
@@ -9,17 +10,16 @@ import {
   type PipelineMetrics,
   RESULT_SCHEMA,
   type ResultDocument,
-  type Stage,
-  hasCurrentResult,
   resultPaths,
+  type Stage,
   sha256,
 } from '@scopehive/shared';
 import { type Letterbox, letterboxGeometry } from './core/letterbox.ts';
 import { postprocess } from './core/postprocess.ts';
 import type { Detection } from './core/types.ts';
-import { type RgbImage, decodeImage } from './image/decode-image.ts';
+import { decodeImage, type RgbImage } from './image/decode-image.ts';
 import { letterboxInto } from './image/preprocess.ts';
-import { ImageRejection, classifyImageError } from './image/rejection.ts';
+import { classifyImageError, ImageRejection } from './image/rejection.ts';
 import type { LoadedModel, ModelRegistry } from './model/model-registry.ts';
 import { annotateImage } from './results/annotate.ts';
 import { CsvTables } from './results/csv-table.ts';
@@ -132,7 +132,10 @@ export class InferenceWorker {
     const model = this.#opts.registry.get(job.model);
     if (!model) {
       await delivery.term(`model ${job.model} is not loaded`);
-      this.#opts.logger.warn({ image: job.image, model: job.model }, `job for ${job.image} dropped: model ${job.model} is not loaded`);
+      this.#opts.logger.warn(
+        { image: job.image, model: job.model },
+        `job for ${job.image} dropped: model ${job.model} is not loaded`,
+      );
       return undefined;
     }
     try {
@@ -234,14 +237,23 @@ export class InferenceWorker {
       const annotated = this.#opts.annotate ? await annotateImage(image, detections) : undefined;
       timings.write = performance.now() - t;
       doc.timings = Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Number(v.toFixed(2))]));
-      const file = await writeResult({ resultsDir: this.#opts.resultsDir, doc, annotated, tables: this.#tables });
+      const file = await writeResult({
+        resultsDir: this.#opts.resultsDir,
+        doc,
+        annotated,
+        tables: this.#tables,
+      });
       timings.write = performance.now() - t;
       if (metrics) {
         for (const [stage, ms] of Object.entries(timings)) {
           metrics.stageSeconds.observe({ model: model.name, stage }, ms / 1000);
         }
-        for (const [cls, n] of Object.entries(counts)) metrics.detectionsTotal.inc({ model: model.name, class: cls }, n);
-        metrics.fileToResultSeconds.observe({ model: model.name }, Math.max(0, Date.now() - job.detectedAt) / 1000);
+        for (const [cls, n] of Object.entries(counts))
+          metrics.detectionsTotal.inc({ model: model.name, class: cls }, n);
+        metrics.fileToResultSeconds.observe(
+          { model: model.name },
+          Math.max(0, Date.now() - job.detectedAt) / 1000,
+        );
         metrics.frameRate.record(model.name);
       }
       const total = Object.values(timings).reduce((a, b) => a + b, 0);
@@ -297,13 +309,22 @@ export class InferenceWorker {
     }
     const rejection = imageProblem
       ? classifyImageError(err)
-      : new ImageRejection('failed', `failed ${delivery.attempt} times; last error: ${String((err as Error)?.message ?? err)}`);
+      : new ImageRejection(
+          'failed',
+          `failed ${delivery.attempt} times; last error: ${String((err as Error)?.message ?? err)}`,
+        );
     try {
       await this.#opts.onRejected(job, rejection);
     } catch (writeErr) {
-      logger.error({ image: job.image, err: String(writeErr) }, `${job.image}: could not record the rejection`);
+      logger.error(
+        { image: job.image, err: String(writeErr) },
+        `${job.image}: could not record the rejection`,
+      );
     }
-    logger.warn({ image: job.image, model: job.model, reason: rejection.reason }, `${job.image} rejected: ${rejection.message}`);
+    logger.warn(
+      { image: job.image, model: job.model, reason: rejection.reason },
+      `${job.image} rejected: ${rejection.message}`,
+    );
     await delivery.term(rejection.message);
     this.#opts.metrics?.imagesTotal.inc({ model: job.model, outcome: 'rejected' });
     this.#opts.onSettled?.(job, 'rejected');
@@ -337,5 +358,7 @@ function isFileError(err: unknown): boolean {
 /** sharp's errors for bad image data (not for a full disk or a closed pool). */
 function isDecoderError(err: unknown): boolean {
   const message = String((err as Error)?.message ?? '');
-  return /^(Input|VipsJpeg|VipsPng|VipsTiff|TIFFRead|tiff2vips|pngload|jpegload|webpload|heifload|Image)/i.test(message);
+  return /^(Input|VipsJpeg|VipsPng|VipsTiff|TIFFRead|tiff2vips|pngload|jpegload|webpload|heifload|Image)/i.test(
+    message,
+  );
 }

@@ -1,13 +1,13 @@
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import {
-  type JobQueue,
-  type Logger,
-  StableFiles,
   hasCurrentResult,
   isImageFile,
+  type JobQueue,
   jobId,
+  type Logger,
   resultPaths,
+  StableFiles,
   sha256File,
   toInboxRelative,
 } from '@scopehive/shared';
@@ -72,7 +72,9 @@ export class Ingest {
     });
     this.#watcher.on('stable', (file, stats) => this.#onStable(file, stats));
     this.#watcher.on('removed', (file) => this.#known.delete(file));
-    this.#watcher.on('error', (err) => options.logger.error({ err: err.message }, `inbox watch failed: ${err.message}`));
+    this.#watcher.on('error', (err) =>
+      options.logger.error({ err: err.message }, `inbox watch failed: ${err.message}`),
+    );
   }
 
   async start(): Promise<void> {
@@ -133,7 +135,12 @@ export class Ingest {
       this.#toCheck.delete(file);
       this.#active++;
       this.#check(file)
-        .catch((err) => this.#opts.logger.error({ file, err: String(err) }, `could not queue ${path.basename(file)}: ${err}`))
+        .catch((err) =>
+          this.#opts.logger.error(
+            { file, err: String(err) },
+            `could not queue ${path.basename(file)}: ${err}`,
+          ),
+        )
         .finally(() => {
           this.#active--;
           for (const resolve of this.#idle.splice(0)) resolve();

@@ -42,7 +42,12 @@ const installHint =
 export function findNatsServer(): string {
   const fromEnv = process.env.NATS_SERVER_BIN;
   if (fromEnv) return fromEnv;
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/local/bin',
+  ];
   for (const dir of dirs) {
     if (!dir) continue;
     const candidate = path.join(dir, 'nats-server');
@@ -89,7 +94,10 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
     running.add(proc);
     let log = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`nats-server did not become ready in 20 s:\n${log}`)), 20_000);
+      const timer = setTimeout(
+        () => fail(new Error(`nats-server did not become ready in 20 s:\n${log}`)),
+        20_000,
+      );
       const fail = (err: Error) => {
         clearTimeout(timer);
         proc.kill('SIGKILL');

@@ -23,10 +23,17 @@ const FLATTEN = { r: 114, g: 114, b: 114 };
  */
 export async function decodeImage(bytes: Uint8Array, options: { maxPixels: number }): Promise<RgbImage> {
   if (bytes.length === 0) throw new ImageRejection('empty', 'the file is empty (0 bytes)');
-  const input = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', sequentialRead: true });
+  const input = sharp(bytes, {
+    limitInputPixels: options.maxPixels,
+    failOn: 'truncated',
+    sequentialRead: true,
+  });
   const meta = await input.metadata();
   if (!meta.format || !FORMATS.has(meta.format)) {
-    throw new ImageRejection('unsupported', `${meta.format ?? 'unknown'} images are not supported (JPEG, PNG, TIFF)`);
+    throw new ImageRejection(
+      'unsupported',
+      `${meta.format ?? 'unknown'} images are not supported (JPEG, PNG, TIFF)`,
+    );
   }
   const { data, info } = await input
     .rotate()
@@ -34,7 +41,8 @@ export async function decodeImage(bytes: Uint8Array, options: { maxPixels: numbe
     .toColourspace('srgb')
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new ImageRejection('unsupported', `unexpected ${info.channels}-channel image after conversion`);
+  if (info.channels !== 3)
+    throw new ImageRejection('unsupported', `unexpected ${info.channels}-channel image after conversion`);
   if (info.width < 2 || info.height < 2) {
     throw new ImageRejection('too_small', `image is only ${info.width}×${info.height} pixels`);
   }

@@ -25,8 +25,10 @@ export function classifyImageError(err: unknown): ImageRejection {
   if (err instanceof ImageRejection) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
   const message = String((err as Error)?.message ?? err).split('\n')[0];
-  if (code === 'ENOENT') return new ImageRejection('vanished', 'the file disappeared before it could be read');
-  if (code === 'EACCES' || code === 'EPERM') return new ImageRejection('unreadable', 'permission denied reading the file');
+  if (code === 'ENOENT')
+    return new ImageRejection('vanished', 'the file disappeared before it could be read');
+  if (code === 'EACCES' || code === 'EPERM')
+    return new ImageRejection('unreadable', 'permission denied reading the file');
   if (code === 'EISDIR') return new ImageRejection('unsupported', 'a folder, not an image file');
   if (/pixel limit|exceeds.*limit/i.test(message)) {
     return new ImageRejection('too_large', `image larger than the pixel limit (${message})`);
@@ -34,7 +36,11 @@ export function classifyImageError(err: unknown): ImageRejection {
   if (/unsupported image format|unknown format|not a known file format/i.test(message)) {
     return new ImageRejection('unsupported', 'not an image in a supported format (JPEG, PNG, TIFF)');
   }
-  if (/premature end|truncated|unexpected end|end of (file|stream)|short read|not enough data|read error/i.test(message)) {
+  if (
+    /premature end|truncated|unexpected end|end of (file|stream)|short read|not enough data|read error/i.test(
+      message,
+    )
+  ) {
     return new ImageRejection('truncated', `the image data is incomplete (${message})`);
   }
   return new ImageRejection('corrupt', `the image could not be decoded (${message})`);

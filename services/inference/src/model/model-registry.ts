@@ -5,8 +5,8 @@ import { type Logger, type PipelineMetrics, StableFiles, sha256 } from '@scopehi
 import * as ort from 'onnxruntime-node';
 import { detectLayout, type OutputShapeInfo } from '../core/layout.ts';
 import { parseYoloMetadata, readOnnxMetadata, type YoloMetadata } from '../core/onnx-metadata.ts';
-import { type ModelSidecar, readSidecar, SIDECAR_EXTENSIONS } from './sidecar.ts';
 import { openSession } from './session.ts';
+import { type ModelSidecar, readSidecar, SIDECAR_EXTENSIONS } from './sidecar.ts';
 
 export interface ModelRef {
   name: string;
@@ -52,12 +52,11 @@ export class LoadedModel implements ModelRef {
   async run(input: Float32Array, batch = 1): Promise<{ data: Float32Array; dims: number[] }> {
     this.#running++;
     try {
-      const tensor = new ort.Tensor('float32', input.subarray(0, batch * 3 * this.inputHeight * this.inputWidth), [
-        batch,
-        3,
-        this.inputHeight,
-        this.inputWidth,
-      ]);
+      const tensor = new ort.Tensor(
+        'float32',
+        input.subarray(0, batch * 3 * this.inputHeight * this.inputWidth),
+        [batch, 3, this.inputHeight, this.inputWidth],
+      );
       const out = await this.#session.run({ [this.inputName]: tensor });
       const first = out[this.#session.outputNames[0]];
       return { data: first.data as Float32Array, dims: first.dims.map(Number) };
@@ -90,7 +89,10 @@ export interface ModelRegistryOptions {
 
 /** A model's name is its file name without `.onnx`, made safe for file names, labels and subjects. */
 export function modelNameFromFile(file: string): string {
-  return path.basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9_-]/g, '_');
+  return path
+    .basename(file)
+    .replace(/\.onnx$/i, '')
+    .replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
 /**
@@ -119,7 +121,9 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> {
     });
     this.#watcher.on('stable', (file) => this.#schedule(modelFileFor(file)));
     this.#watcher.on('removed', (file) => this.#schedule(modelFileFor(file)));
-    this.#watcher.on('error', (err) => options.logger.error({ err: err.message }, 'models folder watch failed'));
+    this.#watcher.on('error', (err) =>
+      options.logger.error({ err: err.message }, 'models folder watch failed'),
+    );
   }
 
   /** Watches the folder and resolves once the models present at start are loaded (or failed). */
@@ -193,7 +197,12 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> {
       this.#models.set(name, model);
       this.#failures.delete(name);
       metrics?.modelInfo.set(
-        { model: name, provider: model.provider, input: `${model.inputWidth}x${model.inputHeight}`, layout: model.output.layout },
+        {
+          model: name,
+          provider: model.provider,
+          input: `${model.inputWidth}x${model.inputHeight}`,
+          layout: model.output.layout,
+        },
         1,
       );
       logger.info(
@@ -296,7 +305,11 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> {
   }
 
   #retire(model: LoadedModel): void {
-    model.dispose().catch((err) => this.#opts.logger.warn({ model: model.name, err: String(err) }, 'session release failed'));
+    model
+      .dispose()
+      .catch((err) =>
+        this.#opts.logger.warn({ model: model.name, err: String(err) }, 'session release failed'),
+      );
   }
 }
 

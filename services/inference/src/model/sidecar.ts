@@ -19,7 +19,9 @@ export interface ModelSidecar {
 export const SIDECAR_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 
 /** Reads the first sidecar that exists beside `modelFile`; undefined when there is none. */
-export async function readSidecar(modelFile: string): Promise<{ file: string; sidecar: ModelSidecar } | undefined> {
+export async function readSidecar(
+  modelFile: string,
+): Promise<{ file: string; sidecar: ModelSidecar } | undefined> {
   const stem = modelFile.replace(/\.onnx$/i, '');
   for (const ext of SIDECAR_EXTENSIONS) {
     const file = stem + ext;
@@ -33,7 +35,9 @@ export async function readSidecar(modelFile: string): Promise<{ file: string; si
     try {
       raw = ext === '.json' ? JSON.parse(text) : parseYaml(text);
     } catch (err) {
-      throw new Error(`sidecar ${file} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+      throw new Error(
+        `sidecar ${file} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+      );
     }
     return { file, sidecar: parseSidecar(raw, file) };
   }
@@ -43,13 +47,21 @@ export async function readSidecar(modelFile: string): Promise<{ file: string; si
 /** Validates a parsed sidecar; a bad field throws one readable line naming it. */
 export function parseSidecar(raw: unknown, file = 'sidecar'): ModelSidecar {
   if (raw === null || raw === undefined) return { extra: {} };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${file}: expected an object of settings`);
-  const { confidence, iou, maxDetections, names, classes, enabled, ...extra } = raw as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error(`${file}: expected an object of settings`);
+  const { confidence, iou, maxDetections, names, classes, enabled, ...extra } = raw as Record<
+    string,
+    unknown
+  >;
   const fail = (field: string, expected: string): never => {
     throw new Error(`${file}: "${field}" must be ${expected}`);
   };
   const unit = (field: string, v: unknown) =>
-    v === undefined ? undefined : typeof v === 'number' && v >= 0 && v <= 1 ? v : fail(field, 'a number from 0 to 1');
+    v === undefined
+      ? undefined
+      : typeof v === 'number' && v >= 0 && v <= 1
+        ? v
+        : fail(field, 'a number from 0 to 1');
   const out: ModelSidecar = { extra };
   out.confidence = unit('confidence', confidence);
   out.iou = unit('iou', iou);
@@ -59,14 +71,16 @@ export function parseSidecar(raw: unknown, file = 'sidecar'): ModelSidecar {
         ? (maxDetections as number)
         : fail('maxDetections', 'a positive whole number');
   }
-  if (names !== undefined) out.names = parseNames(names) ?? fail('names', 'a list of names or an {id: name} map');
+  if (names !== undefined)
+    out.names = parseNames(names) ?? fail('names', 'a list of names or an {id: name} map');
   if (classes !== undefined) {
     out.classes =
       Array.isArray(classes) && classes.every((c) => typeof c === 'string')
         ? classes
         : fail('classes', 'a list of class names');
   }
-  if (enabled !== undefined) out.enabled = typeof enabled === 'boolean' ? enabled : fail('enabled', 'true or false');
+  if (enabled !== undefined)
+    out.enabled = typeof enabled === 'boolean' ? enabled : fail('enabled', 'true or false');
   return out;
 }
 

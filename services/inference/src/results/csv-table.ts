@@ -20,7 +20,12 @@ export class CsvTables {
   readonly #queue = new Map<string, Promise<unknown>>();
 
   /** Appends `rows` (cells, without the key) under `key` unless the table has that key already. */
-  append(file: string, header: readonly string[], key: string, rows: ReadonlyArray<ReadonlyArray<string | number>>) {
+  append(
+    file: string,
+    header: readonly string[],
+    key: string,
+    rows: ReadonlyArray<ReadonlyArray<string | number>>,
+  ) {
     const previous = this.#queue.get(file) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.#append(file, header, key, rows));
     this.#queue.set(file, next);

@@ -2,8 +2,31 @@ import path from 'node:path';
 import { type ResultDocument, resultPaths, writeFileAtomic } from '@scopehive/shared';
 import type { CsvTables } from './csv-table.ts';
 
-export const DETECTION_COLUMNS = ['Image', 'Model', 'Class', 'ClassId', 'Score', 'BX', 'BY', 'Width', 'Height', 'X', 'Y', 'Area', 'Unit'];
-export const SUMMARY_COLUMNS = ['Image', 'Model', 'Count', 'Classes', 'Width', 'Height', 'Node', 'AnalysedAt'];
+export const DETECTION_COLUMNS = [
+  'Image',
+  'Model',
+  'Class',
+  'ClassId',
+  'Score',
+  'BX',
+  'BY',
+  'Width',
+  'Height',
+  'X',
+  'Y',
+  'Area',
+  'Unit',
+];
+export const SUMMARY_COLUMNS = [
+  'Image',
+  'Model',
+  'Count',
+  'Classes',
+  'Width',
+  'Height',
+  'Node',
+  'AnalysedAt',
+];
 
 const round = (v: number, digits = 2) => Number(v.toFixed(digits));
 
@@ -66,8 +89,13 @@ export async function writeResult(options: {
     await writeFileAtomic(paths.annotated, annotated);
     doc.annotatedImage = path.basename(paths.annotated);
   }
-  await tables.append(path.join(paths.folder, 'detections.csv'), DETECTION_COLUMNS, doc.jobId, detectionRows(doc));
+  await tables.append(
+    path.join(paths.folder, 'detections.csv'),
+    DETECTION_COLUMNS,
+    doc.jobId,
+    detectionRows(doc),
+  );
   await tables.append(path.join(paths.folder, 'summary.csv'), SUMMARY_COLUMNS, doc.jobId, [summaryRow(doc)]);
-  await writeFileAtomic(paths.json, `${JSON.stringify(doc, null, 2)}\n`);
+  await writeFileAtomic(paths.json, `${JSON.stringify(doc, null, 2)}\n`, { durable: true });
   return paths.json;
 }
