@@ -1,20 +1,8 @@
-import { Gauge, Registry } from 'prom-client';
-
-const r = new Registry();
-new Gauge({
-  name: 'x_bytes',
-  help: 'h',
-  registers: [r],
-  collect() {
-    this.remove();
-  },
-});
-new Gauge({
-  name: 'y_bytes',
-  help: 'h',
-  registers: [r],
-  async collect() {
-    this.set(3);
-  },
-});
-console.log(await r.metrics());
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { startDeviceMetrics } from './services/exporter/src/device-metrics.ts';
+const registry = new Registry();
+const s = startDeviceMetrics({ registry, dataDir: '/work', logger: pino() });
+await new Promise((r) => setTimeout(r, 1000));
+console.log(await registry.metrics());
+s.close();

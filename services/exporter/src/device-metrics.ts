@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, type StatsFs } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -174,8 +174,11 @@ export function startDeviceMetrics(options: DeviceMetricsOptions): { close(): vo
     help: 'Share of CPU time spent busy (all cores) since the previous scrape.',
     registers,
     async collect() {
-      const ratio = await readCpu().catch((err) => warnOnce('cpu', err, 'cannot read CPU times'));
-      if (ratio === undefined || ratio === null) this.remove();
+      const ratio = await readCpu().catch((err) => {
+        warnOnce('cpu', err, 'cannot read CPU times');
+        return undefined;
+      });
+      if (ratio === undefined) this.remove();
       else this.set(ratio);
     },
   });
@@ -187,8 +190,11 @@ export function startDeviceMetrics(options: DeviceMetricsOptions): { close(): vo
       help,
       registers,
       async collect() {
-        const m = await meminfo().catch((err) => warnOnce('meminfo', err, 'cannot read memory figures'));
-        const value = m ? pick(m) : undefined;
+        const m = await meminfo().catch((err) => {
+          warnOnce('meminfo', err, 'cannot read memory figures');
+          return undefined;
+        });
+        const value = m && pick(m);
         if (value === undefined) this.remove();
         else this.set(value);
       },
@@ -218,11 +224,7 @@ export function startDeviceMetrics(options: DeviceMetricsOptions): { close(): vo
   });
 
   const disk = shared(() => fs.statfs(dataDir));
-  const diskGauge = (
-    name: string,
-    help: string,
-    pick: (s: Awaited<ReturnType<typeof fs.statfs>>) => number,
-  ) =>
+  const diskGauge = (name: string, help: string, pick: (s: StatsFs) => number) =>
     new Gauge({
       name,
       help,

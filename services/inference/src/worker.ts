@@ -20,21 +20,21 @@ import type { Detection } from './core/types.ts';
 import { decodeImage, type RgbImage } from './image/decode-image.ts';
 import { letterboxInto } from './image/preprocess.ts';
 import { classifyImageError, ImageRejection } from './image/rejection.ts';
-import type { LoadedModel, ModelRegistry } from './model/model-registry.ts';
+import type { LoadedModel, ModelSet } from './model/model-registry.ts';
 import { annotateImage } from './results/annotate.ts';
 import { CsvTables } from './results/csv-table.ts';
 import { writeResult } from './results/write-result.ts';
 
 export interface WorkerOptions {
   queue: JobQueue;
-  registry: ModelRegistry;
+  registry: ModelSet;
   resultsDir: string;
   /** Absolute path of a job's image (the inbox, or the CLI's own files). */
   imagePath: (job: Job) => string;
   /** Called once for a file that cannot be analysed; the service moves it aside, the CLI reports it. */
   onRejected: (job: Job, rejection: ImageRejection) => Promise<void>;
   /** Called after each job settles, whatever the outcome (the CLI counts progress with it). */
-  onSettled?: (job: Job, outcome: 'ok' | 'skipped' | 'rejected' | 'failed', resultFile?: string) => void;
+  onSettled?: (job: Job, outcome: 'ok' | 'skipped' | 'rejected', result?: ResultDocument) => void;
   maxPixels: number;
   annotate: boolean;
   node: string;
@@ -272,7 +272,7 @@ export class InferenceWorker {
         },
         `${job.image}: ${detections.length} objects${summary ? ` (${summary})` : ''} by ${model.name} in ${total.toFixed(0)} ms`,
       );
-      await this.#settle(delivery, 'ok', file);
+      await this.#settle(delivery, 'ok', doc);
     } catch (err) {
       await this.#fail(delivery, err);
     }
@@ -330,10 +330,10 @@ export class InferenceWorker {
     this.#opts.onSettled?.(job, 'rejected');
   }
 
-  async #settle(delivery: JobDelivery, outcome: 'ok' | 'skipped', file?: string): Promise<void> {
+  async #settle(delivery: JobDelivery, outcome: 'ok' | 'skipped', doc?: ResultDocument): Promise<void> {
     await delivery.ack();
     this.#opts.metrics?.imagesTotal.inc({ model: delivery.job.model, outcome });
-    this.#opts.onSettled?.(delivery.job, outcome, file);
+    this.#opts.onSettled?.(delivery.job, outcome, doc);
   }
 
   #takeBuffer(length: number): Float32Array {

@@ -73,6 +73,14 @@ export class LoadedModel implements ModelRef {
   }
 }
 
+/** The models a worker runs: the live registry for the service, a fixed set for the CLI. */
+export interface ModelSet {
+  list(): LoadedModel[];
+  get(name: string): LoadedModel | undefined;
+  on(event: 'change', listener: () => void): unknown;
+  off(event: 'change', listener: () => void): unknown;
+}
+
 export interface ModelRegistryOptions {
   modelsDir: string;
   /** `['all']` or model names. */
@@ -100,7 +108,7 @@ export function modelNameFromFile(file: string): string {
  * changes and unloaded when it goes, without a restart. A model that fails to load is logged and
  * counted; the others keep working.
  */
-export class ModelRegistry extends EventEmitter<{ change: [] }> {
+export class ModelRegistry extends EventEmitter<{ change: [] }> implements ModelSet {
   readonly #opts: ModelRegistryOptions;
   readonly #models = new Map<string, LoadedModel>();
   readonly #failures = new Map<string, string>();
@@ -192,7 +200,17 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> {
       }
       const current = this.#models.get(name);
       if (current && current.sha256 === hash && sameSidecar(current.sidecar, found?.sidecar)) return;
-      const model = await this.#load(name, modelFile, bytes, hash, found?.sidecar);
+      const model = await loadModel({
+        name,
+        file: modelFile,
+        bytes,
+        sha256: hash,
+        sidecar: found?.sidecar,
+        providers: this.#opts.providers,
+        threads: this.#opts.threads,
+        defaults: this.#opts.defaults,
+        logger: this.#opts.logger,
+      });
       const old = this.#models.get(name);
       this.#models.set(name, model);
       this.#failures.delete(name);
@@ -227,68 +245,6 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> {
     }
   }
 
-  async #load(
-    name: string,
-    file: string,
-    bytes: Buffer,
-    hash: string,
-    sidecar: ModelSidecar | undefined,
-  ): Promise<LoadedModel> {
-    const { props } = readOnnxMetadata(bytes);
-    const metadata = parseYoloMetadata(props);
-    if (metadata.task && metadata.task !== 'detect') {
-      throw new Error(`task "${metadata.task}" is not supported (detection models only)`);
-    }
-    const { session, provider } = await openSession(bytes, {
-      providers: this.#opts.providers,
-      threads: this.#opts.threads,
-      logger: this.#opts.logger,
-    });
-    try {
-      const [inputWidth, inputHeight] = inputSize(session, metadata);
-      // One run on a blank image: gives the real output shape when axes are dynamic, and warms the session.
-      const blank = new Float32Array(3 * inputWidth * inputHeight);
-      const input = new ort.Tensor('float32', blank, [1, 3, inputHeight, inputWidth]);
-      const out = await session.run({ [session.inputNames[0]]: input });
-      const dims = out[session.outputNames[0]].dims.map(Number);
-      const names = sidecar?.names ?? metadata.names;
-      const output = detectLayout(dims, {
-        numClasses: names.length > 0 ? names.length : undefined,
-        end2end: metadata.end2end,
-      });
-      const classIds = sidecar?.classes?.map((c) => {
-        const id = names.indexOf(c);
-        if (id < 0) throw new Error(`sidecar lists class "${c}", which the model does not have`);
-        return id;
-      });
-      const d = this.#opts.defaults;
-      const thresholds = {
-        confidence: sidecar?.confidence ?? d.confidence,
-        iou: sidecar?.iou ?? d.iou,
-        maxDetections: sidecar?.maxDetections ?? d.maxDetections,
-      };
-      const allNames = Array.from({ length: output.numClasses }, (_, i) => names[i] ?? `class${i}`);
-      return new LoadedModel(
-        session,
-        name,
-        file,
-        hash,
-        provider,
-        inputWidth,
-        inputHeight,
-        output,
-        allNames,
-        thresholds,
-        classIds,
-        metadata,
-        sidecar,
-      );
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
-  }
-
   #unload(name: string): boolean {
     const model = this.#models.get(name);
     if (!model) return false;
@@ -310,6 +266,77 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> {
       .catch((err) =>
         this.#opts.logger.warn({ model: model.name, err: String(err) }, 'session release failed'),
       );
+  }
+}
+
+/**
+ * Loads one model: reads its Ultralytics metadata, opens a session on the first provider that
+ * works, runs it once on a blank image (the real output shape when axes are dynamic, and a warm
+ * session) and detects the output layout from that shape.
+ */
+export async function loadModel(options: {
+  name: string;
+  file: string;
+  bytes: Uint8Array;
+  sha256: string;
+  sidecar?: ModelSidecar;
+  providers: readonly string[];
+  threads: number;
+  defaults: ModelDefaults;
+  logger?: Logger;
+}): Promise<LoadedModel> {
+  const { name, file, bytes, sha256: hash, sidecar } = options;
+  const { props } = readOnnxMetadata(bytes);
+  const metadata = parseYoloMetadata(props);
+  if (metadata.task && metadata.task !== 'detect') {
+    throw new Error(`task "${metadata.task}" is not supported (detection models only)`);
+  }
+  const { session, provider } = await openSession(bytes, {
+    providers: options.providers,
+    threads: options.threads,
+    logger: options.logger,
+  });
+  try {
+    const [inputWidth, inputHeight] = inputSize(session, metadata);
+    const blank = new Float32Array(3 * inputWidth * inputHeight);
+    const input = new ort.Tensor('float32', blank, [1, 3, inputHeight, inputWidth]);
+    const out = await session.run({ [session.inputNames[0]]: input });
+    const dims = out[session.outputNames[0]].dims.map(Number);
+    const names = sidecar?.names ?? metadata.names;
+    const output = detectLayout(dims, {
+      numClasses: names.length > 0 ? names.length : undefined,
+      end2end: metadata.end2end,
+    });
+    const classIds = sidecar?.classes?.map((c) => {
+      const id = names.indexOf(c);
+      if (id < 0) throw new Error(`sidecar lists class "${c}", which the model does not have`);
+      return id;
+    });
+    const d = options.defaults;
+    const thresholds = {
+      confidence: sidecar?.confidence ?? d.confidence,
+      iou: sidecar?.iou ?? d.iou,
+      maxDetections: sidecar?.maxDetections ?? d.maxDetections,
+    };
+    const allNames = Array.from({ length: output.numClasses }, (_, i) => names[i] ?? `class${i}`);
+    return new LoadedModel(
+      session,
+      name,
+      file,
+      hash,
+      provider,
+      inputWidth,
+      inputHeight,
+      output,
+      allNames,
+      thresholds,
+      classIds,
+      metadata,
+      sidecar,
+    );
+  } catch (err) {
+    await session.release();
+    throw err;
   }
 }
 

@@ -1,0 +1,42 @@
+/**
+ * `npm run fetch-model`: downloads a YOLO detection model (ONNX) into the models folder, with a
+ * progress bar and a SHA-256 check, for machines that have internet. Offline it fails with one
+ * clear line. The running service picks the new file up without a restart.
+ *
+ *   npm run fetch-model                                  # the default model
+ *   npm run fetch-model -- --url <url> --sha256 <hex>    # another model
+ *
+ * Settings: SCOPEHIVE_MODEL_URL, SCOPEHIVE_MODEL_SHA256, SCOPEHIVE_MODELS_DIR (see README).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadSettings } from '@scopehive/shared';
+import { DEFAULT_MODEL, downloadModel } from './download-model.ts';
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    sha256: { type: 'string' },
+    name: { type: 'string' },
+    timeout: { type: 'string', default: '30' },
+  },
+});
+
+try {
+  const settings = loadSettings();
+  const url = values.url ?? process.env.SCOPEHIVE_MODEL_URL ?? DEFAULT_MODEL.url;
+  const expected =
+    values.sha256 ?? process.env.SCOPEHIVE_MODEL_SHA256 ?? (url === DEFAULT_MODEL.url ? DEFAULT_MODEL.sha256 : undefined);
+  const file = await downloadModel({
+    url,
+    sha256: expected,
+    modelsDir: settings.modelsDir,
+    fileName: values.name,
+    timeoutMs: Number(values.timeout) * 1000,
+    progress: process.stderr,
+  });
+  process.stdout.write(`model saved to ${file}\n`);
+} catch (err) {
+  const message = err instanceof ConfigError ? err.message : (err as Error).message;
+  process.stderr.write(`fetch-model: ${message}\n`);
+  process.exit(1);
+}
