@@ -2,17 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-/**
- * The default model: Ultralytics YOLOv8n (COCO, 80 classes) exported to ONNX, from the Ultralytics
- * assets release. Its SHA-256 is not pinned here: this project is built where no download is
- * possible, so no hash could be verified. Set SCOPEHIVE_MODEL_SHA256 (or --sha256) to enforce one;
- * without it the hash of what arrived is printed so it can be recorded.
- */
-export const DEFAULT_MODEL = {
-  url: 'https://github.com/ultralytics/assets/releases/download/v8.2.0/yolov8n.onnx',
-  sha256: undefined as string | undefined,
-};
-
 export interface DownloadOptions {
   url: string;
   /** Expected SHA-256 (hex); a mismatch deletes the download and fails. */
@@ -38,13 +27,15 @@ export async function downloadModel(options: DownloadOptions): Promise<string> {
   } catch {
     throw new Error(`not a URL: ${url}`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(`only http(s) URLs are supported: ${url}`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new Error(`only http(s) URLs are supported: ${url}`);
   const name = options.fileName ?? decodeURIComponent(path.basename(parsed.pathname));
   if (!name.toLowerCase().endsWith('.onnx') || name.includes('/') || name.startsWith('.')) {
     throw new Error(`the model file name must end in .onnx (got "${name}"); pass --name <file.onnx>`);
   }
   const expected = options.sha256?.trim().toLowerCase();
-  if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) throw new Error('the sha256 must be 64 hex digits');
+  if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected))
+    throw new Error('the sha256 must be 64 hex digits');
 
   const controller = new AbortController();
   let timer = setTimeout(() => controller.abort(), options.timeoutMs);
@@ -57,8 +48,10 @@ export async function downloadModel(options: DownloadOptions): Promise<string> {
     response = await fetch(url, { signal: controller.signal, redirect: 'follow' });
   } catch (err) {
     clearTimeout(timer);
-    throw new Error(`cannot reach ${parsed.host} (${describeNetworkError(err)}); is this machine offline? ` +
-      'Copy a .onnx model into the models folder by hand instead.');
+    throw new Error(
+      `cannot reach ${parsed.host} (${describeNetworkError(err)}); is this machine offline? ` +
+        'Copy a .onnx model into the models folder by hand instead.',
+    );
   }
   if (!response.ok || !response.body) {
     clearTimeout(timer);
@@ -97,10 +90,14 @@ export async function downloadModel(options: DownloadOptions): Promise<string> {
   }
   if (expected && actual !== expected) {
     await fs.rm(tmp, { force: true });
-    throw new Error(`sha256 mismatch for ${name}: expected ${expected}, got ${actual}; the file was not kept`);
+    throw new Error(
+      `sha256 mismatch for ${name}: expected ${expected}, got ${actual}; the file was not kept`,
+    );
   }
   await fs.rename(tmp, target);
-  progress?.write(`sha256 ${actual}${expected ? ' (verified)' : ' (not verified: no expected hash given)'}\n`);
+  progress?.write(
+    `sha256 ${actual}${expected ? ' (verified)' : ' (not verified: no expected hash given)'}\n`,
+  );
   return target;
 }
 

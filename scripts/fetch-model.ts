@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadSettings } from '@scopehive/shared';
-import { DEFAULT_MODEL, downloadModel } from './download-model.ts';
+import { downloadModel } from './download-model.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,9 +23,8 @@ const { values } = parseArgs({
 
 try {
   const settings = loadSettings();
-  const url = values.url ?? process.env.SCOPEHIVE_MODEL_URL ?? DEFAULT_MODEL.url;
-  const expected =
-    values.sha256 ?? process.env.SCOPEHIVE_MODEL_SHA256 ?? (url === DEFAULT_MODEL.url ? DEFAULT_MODEL.sha256 : undefined);
+  const url = values.url ?? settings.modelUrl;
+  const expected = values.sha256 ?? settings.modelSha256;
   const file = await downloadModel({
     url,
     sha256: expected,

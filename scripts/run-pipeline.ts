@@ -95,7 +95,9 @@ export async function startPipeline(
       port: settings.port,
       registry,
       readiness: () =>
-        models.list().length > 0 ? { ready: true } : { ready: false, reason: noModelHint(settings.modelsDir) },
+        models.list().length > 0
+          ? { ready: true }
+          : { ready: false, reason: noModelHint(settings.modelsDir) },
     }));
   } catch (err) {
     await stop();

@@ -14,6 +14,8 @@ export interface HttpServerOptions {
   registry: Registry;
   /** `/readyz` answers 200 only when this says ready. */
   readiness: () => Readiness | Promise<Readiness>;
+  /** `/healthz` answers 503 when this says not ok (the process is up but cannot work: no data volume, say). */
+  health?: () => Readiness;
   /** Adds service-specific routes before the server starts listening. */
   routes?: (app: Express) => void;
 }
@@ -27,7 +29,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ ser
     res.send(await options.registry.metrics());
   });
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    const h = options.health?.() ?? { ready: true };
+    res.status(h.ready ? 200 : 503).json({ status: h.ready ? 'ok' : 'unhealthy', reason: h.reason });
   });
   app.get('/readyz', async (_req, res) => {
     const r = await options.readiness();

@@ -6,6 +6,8 @@
 export class SlidingRate {
   readonly #windowMs: number;
   readonly #events = new Map<string, number[]>();
+  /** First event per key, kept after pruning: it tells a fresh start from a full window. */
+  readonly #since = new Map<string, number>();
 
   constructor(windowMs: number) {
     this.#windowMs = windowMs;
@@ -16,6 +18,7 @@ export class SlidingRate {
     if (!times) {
       times = [];
       this.#events.set(key, times);
+      this.#since.set(key, at);
     }
     times.push(at);
     this.#prune(times, at);
@@ -26,7 +29,7 @@ export class SlidingRate {
     const out = new Map<string, number>();
     for (const [key, times] of this.#events) {
       this.#prune(times, now);
-      out.set(key, windowRate(times, now, this.#windowMs));
+      out.set(key, windowRate(times, now, this.#windowMs, this.#since.get(key)));
     }
     return out;
   }
@@ -39,12 +42,18 @@ export class SlidingRate {
 }
 
 /**
- * Rate of the sorted event times inside (now - window, now]. Until the first event is a full window
- * old, the rate is measured from that first event so a fresh start does not read low.
+ * Rate of the sorted event times inside (now - window, now]. Until the first event (`since`, by
+ * default the first of `times`) is a full window old, the rate is measured from that first event so
+ * a fresh start does not read low; after that it is the count over the whole window.
  */
-export function windowRate(times: readonly number[], now: number, windowMs: number): number {
+export function windowRate(
+  times: readonly number[],
+  now: number,
+  windowMs: number,
+  since = times[0],
+): number {
   const inside = times.filter((t) => t > now - windowMs && t <= now);
   if (inside.length === 0) return 0;
-  const span = Math.min(windowMs, Math.max(now - inside[0], 1000));
+  const span = Math.min(windowMs, Math.max(now - Math.min(since, inside[0]), 1000));
   return inside.length / (span / 1000);
 }

@@ -134,6 +134,15 @@ export const settingsSchema = {
     'trace',
     'silent',
   ] as const),
+  modelUrl: setting.string(
+    'SCOPEHIVE_MODEL_URL',
+    '`npm run fetch-model`: where the default model is downloaded from.',
+    'https://github.com/ultralytics/assets/releases/download/v8.2.0/yolov8n.onnx',
+  ),
+  modelSha256: setting.optionalString(
+    'SCOPEHIVE_MODEL_SHA256',
+    '`npm run fetch-model`: expected SHA-256 of the download; a mismatch discards it.',
+  ),
   natsUrl: setting.optionalString(
     'NATS_URL',
     'NATS server(s) with JetStream; unset means the embedded queue.',

@@ -8,20 +8,20 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  EmbeddedQueue,
-  type Job,
   ConfigError,
   createLogger,
+  EmbeddedQueue,
   isImageFile,
+  type Job,
   jobId,
   loadSettings,
   sha256,
   sha256File,
 } from '@scopehive/shared';
 import type { ImageRejection } from './image/rejection.ts';
-import { type LoadedModel, type ModelSet, loadModel, modelNameFromFile } from './model/model-registry.ts';
-import { readSidecar } from './model/sidecar.ts';
+import { type LoadedModel, loadModel, type ModelSet, modelNameFromFile } from './model/model-registry.ts';
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
+import { readSidecar } from './model/sidecar.ts';
 import { ProgressBar } from './progress.ts';
 import { InferenceWorker } from './worker.ts';
 
@@ -56,7 +56,8 @@ async function collectInputs(args: string[]): Promise<Input[]> {
       const base = path.dirname(path.resolve(arg));
       for (const entry of await fs.readdir(arg, { recursive: true, withFileTypes: true })) {
         const file = path.join(entry.parentPath, entry.name);
-        if (entry.isFile() && isImageFile(file) && !entry.name.startsWith('.')) add(file, path.relative(base, path.resolve(file)));
+        if (entry.isFile() && isImageFile(file) && !entry.name.startsWith('.'))
+          add(file, path.relative(base, path.resolve(file)));
       }
     } else {
       add(arg, path.basename(arg));
@@ -68,9 +69,13 @@ async function collectInputs(args: string[]): Promise<Input[]> {
 async function resolveModelFiles(specs: string[], modelsDir: string): Promise<string[]> {
   if (specs.length === 0) {
     const entries = await fs.readdir(modelsDir).catch(() => [] as string[]);
-    const files = entries.filter((f) => f.toLowerCase().endsWith('.onnx')).map((f) => path.join(modelsDir, f));
+    const files = entries
+      .filter((f) => f.toLowerCase().endsWith('.onnx'))
+      .map((f) => path.join(modelsDir, f));
     if (files.length === 0) {
-      throw new UsageError(`no model: put a .onnx in ${modelsDir} or pass --model <file.onnx> (npm run fetch-model gets one)`);
+      throw new UsageError(
+        `no model: put a .onnx in ${modelsDir} or pass --model <file.onnx> (npm run fetch-model gets one)`,
+      );
     }
     return files.sort();
   }
@@ -84,7 +89,8 @@ async function resolveModelFiles(specs: string[], modelsDir: string): Promise<st
         break;
       }
     }
-    if (!found) throw new UsageError(`model not found: ${spec} (a .onnx file, or a model name in ${modelsDir})`);
+    if (!found)
+      throw new UsageError(`model not found: ${spec} (a .onnx file, or a model name in ${modelsDir})`);
     files.push(found);
   }
   return files;
@@ -138,7 +144,11 @@ export async function analyze(argv: string[]): Promise<number> {
         sidecar: found?.sidecar,
         providers,
         threads: settings.threads,
-        defaults: { confidence: settings.confidence, iou: settings.iou, maxDetections: settings.maxDetections },
+        defaults: {
+          confidence: settings.confidence,
+          iou: settings.iou,
+          maxDetections: settings.maxDetections,
+        },
         logger,
       }),
     );
@@ -147,20 +157,33 @@ export async function analyze(argv: string[]): Promise<number> {
   const total = inputs.length * models.length;
   const bar = values.quiet ? undefined : new ProgressBar(total);
   const failures: Array<{ image: string; model: string; reason: string }> = [];
-  const perModel = new Map(models.map((m) => [m.name, { ok: 0, skipped: 0, failed: 0, objects: 0, classes: new Map<string, number>() }]));
+  const perModel = new Map(
+    models.map((m) => [
+      m.name,
+      { ok: 0, skipped: 0, failed: 0, objects: 0, classes: new Map<string, number>() },
+    ]),
+  );
   let settled = 0;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const queue = new EmbeddedQueue({ capacity: 64, ackWaitMs: settings.ackWaitMs, maxDeliver: settings.maxDeliver });
+  const queue = new EmbeddedQueue({
+    capacity: 64,
+    ackWaitMs: settings.ackWaitMs,
+    maxDeliver: settings.maxDeliver,
+  });
   const worker = new InferenceWorker({
     queue,
     registry: new FixedModels(models),
     resultsDir,
     imagePath: (job: Job) => byImage.get(job.image)!,
     onRejected: async (job: Job, rejection: ImageRejection) => {
-      failures.push({ image: job.image, model: job.model, reason: `${rejection.reason}: ${rejection.message}` });
+      failures.push({
+        image: job.image,
+        model: job.model,
+        reason: `${rejection.reason}: ${rejection.message}`,
+      });
     },
     onSettled: (job, outcome, doc) => {
       const stats = perModel.get(job.model)!;
@@ -168,7 +191,8 @@ export async function analyze(argv: string[]): Promise<number> {
       else stats[outcome]++;
       if (doc) {
         stats.objects += doc.detections.length;
-        for (const [c, n] of Object.entries(doc.counts)) stats.classes.set(c, (stats.classes.get(c) ?? 0) + n);
+        for (const [c, n] of Object.entries(doc.counts))
+          stats.classes.set(c, (stats.classes.get(c) ?? 0) + n);
       }
       settled++;
       bar?.update(settled, failures.length);
@@ -236,7 +260,11 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       process.stderr.write(`scopehive: ${err.message}\n`);
       process.exit(2);
     }

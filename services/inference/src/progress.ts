@@ -27,7 +27,13 @@ export class ProgressBar {
 }
 
 /** `[########------------] 12/30 jobs · 1 failed · 3.1/s · ETA 6 s` */
-export function progressLine(done: number, failed: number, total: number, elapsedS: number, width = 24): string {
+export function progressLine(
+  done: number,
+  failed: number,
+  total: number,
+  elapsedS: number,
+  width = 24,
+): string {
   const fraction = total === 0 ? 1 : done / total;
   const filled = Math.round(fraction * width);
   const rate = elapsedS > 0 ? done / elapsedS : 0;

@@ -1,1 +1,2 @@
 export * from './ingest.ts';
+export * from './model-catalog.ts';

@@ -80,9 +80,10 @@ export function lengthCalibration(input: LengthCalibrationInput): Calibration | 
   const pixelWidth = toNanometres(input.width, input.unit);
   const pixelHeight = toNanometres(input.height, input.heightUnit ?? input.unit);
   if (pixelWidth === undefined || pixelHeight === undefined) return undefined;
+  // 12 digits drop the binary noise of unit conversion (7.70833e-9 m × 1e9 = 7.708329999999999).
   return {
-    pixelWidth,
-    pixelHeight,
+    pixelWidth: Number(pixelWidth.toPrecision(12)),
+    pixelHeight: Number(pixelHeight.toPrecision(12)),
     unit: 'nm',
     source: input.source,
     originalUnit: input.unit,

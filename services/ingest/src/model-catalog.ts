@@ -1,0 +1,78 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { type Logger, StableFiles, sha256File } from '@scopehive/shared';
+import type { ModelRef, ModelSource } from './ingest.ts';
+
+export interface ModelCatalogOptions {
+  modelsDir: string;
+  /** `['all']` or model names. */
+  enabled: readonly string[];
+  stableMs: number;
+  usePolling: boolean;
+  pollIntervalMs: number;
+  logger: Logger;
+}
+
+/** The same naming rule as the inference registry: file name without `.onnx`, made safe. */
+export function modelName(file: string): string {
+  return path
+    .basename(file)
+    .replace(/\.onnx$/i, '')
+    .replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/**
+ * The models folder as ingest sees it when it runs in its own process: names and file hashes only,
+ * no sessions. Ingest needs them to name jobs; loading is the inference service's business.
+ */
+export class ModelCatalog extends EventEmitter<{ change: [] }> implements ModelSource {
+  readonly #opts: ModelCatalogOptions;
+  readonly #models = new Map<string, ModelRef>();
+  readonly #watcher: StableFiles;
+
+  constructor(options: ModelCatalogOptions) {
+    super();
+    this.#opts = options;
+    this.#watcher = new StableFiles({
+      root: options.modelsDir,
+      stableMs: options.stableMs,
+      usePolling: options.usePolling,
+      pollIntervalMs: options.pollIntervalMs,
+      accept: (file) => file.toLowerCase().endsWith('.onnx'),
+    });
+    this.#watcher.on('stable', (file) => void this.#add(file));
+    this.#watcher.on('removed', (file) => {
+      if (this.#models.delete(modelName(file))) this.emit('change');
+    });
+    this.#watcher.on('error', (err) =>
+      options.logger.error({ err: err.message }, 'models folder watch failed'),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.#watcher.start();
+  }
+
+  async close(): Promise<void> {
+    await this.#watcher.close();
+  }
+
+  list(): ModelRef[] {
+    return [...this.#models.values()];
+  }
+
+  async #add(file: string): Promise<void> {
+    const name = modelName(file);
+    const { enabled, logger } = this.#opts;
+    if (!enabled.includes('all') && !enabled.includes(name)) return;
+    try {
+      const sha256 = await sha256File(file);
+      if (this.#models.get(name)?.sha256 === sha256) return;
+      this.#models.set(name, { name, sha256 });
+      logger.info({ model: name, sha256 }, `model ${name} found`);
+      this.emit('change');
+    } catch (err) {
+      logger.warn({ model: name, err: String(err) }, `model file ${path.basename(file)} could not be read`);
+    }
+  }
+}
