@@ -140,10 +140,7 @@ describe('setting.string and setting.optionalString', () => {
 
 describe('readConfig errors', () => {
   it('is one line naming the variable and the value, even for a multi-line value', () => {
-    const err = errorOf(
-      { port: setting.int('SCOPEHIVE_PORT', '', 1, 0, 10) },
-      { SCOPEHIVE_PORT: '1\n2' },
-    );
+    const err = errorOf({ port: setting.int('SCOPEHIVE_PORT', '', 1, 0, 10) }, { SCOPEHIVE_PORT: '1\n2' });
     expect(err.name).toBe('ConfigError');
     expect(err.message).toBe('SCOPEHIVE_PORT="1\\n2" is invalid: expected a whole number from 0 to 10');
     expect(err.message).not.toContain('\n');

@@ -35,7 +35,7 @@ function reader(q: EmbeddedQueue, options?: ConsumeOptions) {
   let pending: Promise<IteratorResult<JobDelivery>> | undefined;
   const next = async (ms: number) => {
     pending ??= it.next();
-    const r = await Promise.race([pending, sleep(ms).then(() => TIMEOUT)]);
+    const r = await Promise.race([pending, sleep(ms).then((): typeof TIMEOUT => TIMEOUT)]);
     if (r !== TIMEOUT) pending = undefined;
     return r;
   };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   exists,
+  type Job,
   type JobQueue,
   type Logger,
   type PipelineMetrics,
@@ -41,28 +42,48 @@ export function noModelHint(modelsDir: string): string {
   );
 }
 
+/** Rejections remembered so that the other models' jobs for the same file do not record it again. */
+const REMEMBERED_REJECTIONS = 1000;
+
 /** The inbox service's rejection: move the file aside with its reason, once, and count it. */
 export function inboxRejecter(settings: Settings, logger: Logger, metrics?: PipelineMetrics) {
-  return async (job: { image: string }, rejection: ImageRejection): Promise<void> => {
-    const reasonFile = rejectedPaths(settings.rejectedDir, job.image).reason;
-    // Several models' jobs share an image: the first rejection moved it, the others find it gone.
+  // Every model's job for a bad file fails, often at the same moment: the first one sets the file aside,
+  // writes the reason and counts it; the others wait for it and add nothing (they would otherwise find
+  // the file gone, overwrite the reason with "left in the inbox" and count it once per model). The
+  // jobs of one arrival of a file share its detection time; the same bytes dropped again are new.
+  const recorded = new Map<string, Promise<void>>();
+  return (job: Pick<Job, 'image' | 'imageSha256' | 'detectedAt'>, rejection: ImageRejection) => {
+    const key = `${job.image}\n${job.imageSha256}\n${job.detectedAt}`;
+    let pending = recorded.get(key);
+    if (!pending) {
+      pending = record(job.image, rejection);
+      recorded.set(key, pending);
+      pending.catch(() => recorded.delete(key));
+      if (recorded.size > REMEMBERED_REJECTIONS) recorded.delete(recorded.keys().next().value as string);
+    }
+    return pending;
+  };
+
+  async function record(image: string, rejection: ImageRejection): Promise<void> {
+    const reasonFile = rejectedPaths(settings.rejectedDir, image).reason;
+    // A job from before a restart: the first rejection moved the file, this one finds it gone.
     if (rejection.reason === 'vanished' && (await exists(reasonFile))) return;
     const { movedTo } = await rejectFile({
       inboxDir: settings.inboxDir,
       rejectedDir: settings.rejectedDir,
-      image: job.image,
+      image,
       rejection,
     });
     metrics?.rejectedTotal.inc({ reason: rejection.reason });
     logger.warn(
       {
-        image: job.image,
+        image,
         reason: rejection.reason,
         movedTo: movedTo && path.relative(settings.dataDir, movedTo),
       },
-      `${job.image} set aside (${rejection.reason}): ${rejection.message}`,
+      `${image} set aside (${rejection.reason}): ${rejection.message}`,
     );
-  };
+  }
 }
 
 /** Inference as a service: models from the models folder, jobs from the queue, results to the share. */

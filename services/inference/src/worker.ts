@@ -237,7 +237,7 @@ export class InferenceWorker {
       const annotated = this.#opts.annotate ? await annotateImage(image, detections) : undefined;
       timings.write = performance.now() - t;
       doc.timings = Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Number(v.toFixed(2))]));
-      const file = await writeResult({
+      await writeResult({
         resultsDir: this.#opts.resultsDir,
         doc,
         annotated,

@@ -171,7 +171,7 @@ export class Ingest {
       const { json } = resultPaths(this.#opts.resultsDir, image, model.name);
       if (await hasCurrentResult(json, known.sha256, model.sha256)) continue;
       await this.#opts.queue.publish({
-        id: jobId(known.sha256, model.name, model.sha256),
+        id: jobId(known.sha256, model.name, model.sha256, image),
         image,
         imageSha256: known.sha256,
         imageBytes: known.size,

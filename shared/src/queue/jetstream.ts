@@ -175,7 +175,7 @@ export class JetStreamQueue implements JobQueue {
     const ack = await retry(
       this.#log,
       'cannot publish a job, retrying',
-      () => this.#js.publish(subject, JSON.stringify(job), { msgID: job.id, timeout: 5000 }),
+      () => this.#js.publish(subject, JSON.stringify(job), { msgID: msgId(job.id), timeout: 5000 }),
       this.#closing.signal,
       isPermanent,
       async (err) => {
@@ -189,7 +189,7 @@ export class JetStreamQueue implements JobQueue {
     const stop = AbortSignal.any([this.#closing.signal, ...(options.signal ? [options.signal] : [])]);
     const finished = new AbortController();
     const pumpSignal = AbortSignal.any([stop, finished.signal]);
-    const mailbox = new Mailbox();
+    const mailbox = new Mailbox(Math.max(100, this.#opts.ackWaitMs / 2));
     const pumping = new Map<string, Promise<void>>();
     const pump = (token: string) => {
       if (!pumping.has(token)) pumping.set(token, this.#pump(token, mailbox, pumpSignal));
@@ -206,7 +206,7 @@ export class JetStreamQueue implements JobQueue {
     } finally {
       finished.abort();
       await Promise.all([...pumping.values(), discovering]);
-      for (const left of mailbox.drain()) left.msg.nak();
+      for (const msg of mailbox.drain()) msg.nak();
     }
   }
 
@@ -309,7 +309,7 @@ export class JetStreamQueue implements JobQueue {
         try {
           for await (const msg of batch) {
             if (signal.aborted) msg.nak();
-            else mailbox.put({ msg, at: Date.now() });
+            else mailbox.put(msg);
           }
         } finally {
           signal.removeEventListener('abort', onAbort);
@@ -340,7 +340,7 @@ export class JetStreamQueue implements JobQueue {
     }
   }
 
-  async #deliver({ msg, at }: Buffered): Promise<JobDelivery | undefined> {
+  async #deliver({ msg, waited }: Pulled): Promise<JobDelivery | undefined> {
     let job: Job;
     try {
       job = parseJob(msg.string());
@@ -355,8 +355,8 @@ export class JetStreamQueue implements JobQueue {
       await this.#exhausted(job, msg);
       return undefined;
     }
-    // It waited here for a taker; give the taker the whole ack wait.
-    if (Date.now() - at > 1000) msg.working();
+    // It waited in the mailbox: give the handler the whole ack wait.
+    if (waited) msg.working();
     return {
       job,
       attempt,
@@ -447,32 +447,47 @@ export class JetStreamQueue implements JobQueue {
   }
 }
 
-interface Buffered {
+/** A job pulled for the consume loop, and whether it had to wait in the mailbox for it. */
+interface Pulled {
   msg: JsMsg;
-  /** When it arrived (ms since epoch). */
-  at: number;
+  waited: boolean;
 }
 
 /**
  * Where the per-model pumps hand jobs to the one `consume()` loop. A pump pulls only while the loop
- * waits and nothing is buffered, so at most one job per model sits here.
+ * waits and nothing is buffered, so at most one job per model sits here; while it does, it is kept
+ * in progress so that its ack wait does not run out and hand it to another process as well.
  */
 class Mailbox {
-  #items: Buffered[] = [];
-  #taker: ((item: Buffered | undefined) => void) | undefined;
+  readonly #keepAliveMs: number;
+  #items: Array<{ msg: JsMsg; keepAlive: NodeJS.Timeout }> = [];
+  #taker: ((item: Pulled | undefined) => void) | undefined;
   #hungry: Array<(ok: boolean) => void> = [];
 
-  put(item: Buffered): void {
+  constructor(keepAliveMs: number) {
+    this.#keepAliveMs = keepAliveMs;
+  }
+
+  put(msg: JsMsg): void {
     const taker = this.#taker;
     this.#taker = undefined;
-    if (taker) taker(item);
-    else this.#items.push(item);
+    if (taker) {
+      taker({ msg, waited: false });
+      return;
+    }
+    const keepAlive = setInterval(() => msg.working(), this.#keepAliveMs);
+    keepAlive.unref();
+    this.#items.push({ msg, keepAlive });
   }
 
   /** The next job, or undefined once the signal aborts. */
-  take(signal: AbortSignal): Promise<Buffered | undefined> {
+  take(signal: AbortSignal): Promise<Pulled | undefined> {
     const item = this.#items.shift();
-    if (item || signal.aborted) return Promise.resolve(item);
+    if (item) {
+      clearInterval(item.keepAlive);
+      return Promise.resolve({ msg: item.msg, waited: true });
+    }
+    if (signal.aborted) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const onAbort = () => {
         this.#taker = undefined;
@@ -507,10 +522,12 @@ class Mailbox {
     });
   }
 
-  drain(): Buffered[] {
+  /** The jobs still buffered; they are no longer kept in progress. */
+  drain(): JsMsg[] {
     const items = this.#items;
     this.#items = [];
-    return items;
+    for (const item of items) clearInterval(item.keepAlive);
+    return items.map((item) => item.msg);
   }
 }
 
@@ -533,6 +550,11 @@ function isNoStream(err: unknown): boolean {
   if (err instanceof JetStreamApiError) return err.code === streamNotFound;
   // A publish to a subject no stream captures has no responders.
   return err instanceof Error && /no responders|503/i.test(`${err.name} ${err.message}`);
+}
+
+/** The job id as the Nats-Msg-Id header: as it is when it is a plain header value, else its hash. */
+function msgId(id: string): string {
+  return /^[\x20-\x7e]{1,256}$/.test(id) ? id : createHash('sha256').update(id).digest('hex');
 }
 
 function parseJob(text: string): Job {

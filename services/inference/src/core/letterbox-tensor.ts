@@ -30,28 +30,55 @@ function axisTaps(src: number, dst: number): { lo: Int32Array; hi: Int32Array; w
   return { lo, hi, weight };
 }
 
+/** A rectangle of a larger image: a tile, or the image area above a data bar. */
+export interface SourceRegion {
+  /** Top-left corner in the full image. */
+  x: number;
+  y: number;
+  /** Width of the full image in pixels (the row stride). */
+  imageWidth: number;
+}
+
 /**
  * Letterboxes interleaved RGB bytes straight into a planar float32 tensor (NCHW, /255) at `offset`:
  * bilinear resize to the geometry's new size (OpenCV INTER_LINEAR sampling, rounded to bytes like
  * OpenCV's 8-bit output), grey 114 padding around it. One pass, no intermediate image, so the
- * reference detections of Ultralytics are reproduced and no time is spent on copies.
+ * reference detections of Ultralytics are reproduced and no time is spent on copies. With `region`,
+ * the source is the `g.srcWidth × g.srcHeight` rectangle at (x, y) of a larger image (a tile), read
+ * in place.
  */
-export function letterboxTensor(rgb: Uint8Array, g: Letterbox, out: Float32Array, offset = 0): void {
+export function letterboxTensor(
+  rgb: Uint8Array,
+  g: Letterbox,
+  out: Float32Array,
+  offset = 0,
+  region?: SourceRegion,
+): void {
   const { srcWidth: sw, srcHeight: sh, newWidth: nw, newHeight: nh, inputWidth: iw, inputHeight: ih } = g;
-  if (rgb.length !== sw * sh * 3) {
+  if (!region && rgb.length !== sw * sh * 3) {
     throw new RangeError(`expected ${sw * sh * 3} RGB bytes for ${sw}×${sh}, got ${rgb.length}`);
   }
+  const { x: rx, y: ry, imageWidth } = region ?? { x: 0, y: 0, imageWidth: sw };
+  if (rgb.length % (imageWidth * 3) !== 0) {
+    throw new RangeError(`${rgb.length} bytes are not whole rows of a ${imageWidth}-pixel-wide RGB image`);
+  }
+  if (rx < 0 || ry < 0 || rx + sw > imageWidth || (ry + sh) * imageWidth * 3 > rgb.length) {
+    throw new RangeError(
+      `region ${sw}×${sh} at (${rx}, ${ry}) lies outside the ${imageWidth}-pixel-wide image`,
+    );
+  }
   const plane = iw * ih;
-  if (offset < 0 || offset + 3 * plane > out.length) {
+  if (!Number.isInteger(offset) || offset < 0 || offset + 3 * plane > out.length) {
     throw new RangeError(`tensor of ${out.length} floats has no room for ${3 * plane} at offset ${offset}`);
   }
   out.fill(PAD, offset, offset + 3 * plane);
   const xs = axisTaps(sw, nw);
   const ys = axisTaps(sh, nh);
-  const rowStride = sw * 3;
+  const rowStride = imageWidth * 3;
+  const origin = ry * rowStride + rx * 3;
   for (let dy = 0; dy < nh; dy++) {
-    const row0 = ys.lo[dy] * rowStride;
-    const row1 = ys.hi[dy] * rowStride;
+    const row0 = origin + ys.lo[dy] * rowStride;
+    const row1 = origin + ys.hi[dy] * rowStride;
     const wy = ys.weight[dy];
     let o = offset + (g.padTop + dy) * iw + g.padLeft;
     for (let dx = 0; dx < nw; dx++, o++) {

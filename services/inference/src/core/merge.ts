@@ -3,23 +3,24 @@
  *
  * The rule (greedy non-maximum merging, NMM):
  * 1. Rank all detections by descending score (ties keep input order, so results are reproducible).
- * 2. Take the best detection not yet absorbed and keep it. It absorbs every lower-ranked detection
- *    of the same class that overlaps it by IoU > `iou` (the same object seen whole by two tiles), or
- *    by intersection-over-smaller > `ios` when either of the two touches a tile seam (`cut`): a
- *    part of an object cut by a tile edge lies largely inside the other tile's view of it, so its
- *    IoS is high even though its IoU is low.
+ * 2. Keep the best detection not yet absorbed. It absorbs every lower-ranked detection of the same
+ *    class that overlaps it by IoU > `iou` (one object seen whole by two tiles), or by
+ *    intersection-over-smaller (IoS) > `ios` when either of the two touches a tile seam (`cut`): the
+ *    part of an object a tile edge cut off lies largely inside another view of it, so its IoS is high
+ *    even though its IoU is low.
  * 3. When the kept detection or an absorbed one is cut, the kept box grows to the union of both, so
- *    an object cut by a seam is reported once with its full extent. Otherwise the kept box stays as
- *    it is: plain NMS, because two uncut views of one object differ only by noise.
- * 4. The merged detection keeps the kept one's class and score, which is the highest of the group.
- * 5. Repeat until all detections are kept or absorbed, or `maxDetections` are kept.
+ *    an object cut by a seam is reported once with its full extent, and from then on the group counts
+ *    as cut. Otherwise the kept box stays as it is: plain NMS, because two uncut views of one object
+ *    differ only by noise.
+ * 4. Overlap is measured against the box as it grows, and the scan repeats after it grew, so pieces
+ *    from up to four tiles meeting at a corner are gathered even when two of them do not touch.
+ * 5. The merged detection keeps the kept one's class and score, the highest of its group.
+ * 6. Repeat until every detection is kept or absorbed, or `maxDetections` are kept.
  *
- * Overlap is always measured against the kept box as detected, not as it grows, so a chain of
- * neighbouring particles cannot be swallowed one after another. IoS is not applied between two uncut
- * boxes: the model's own NMS already kept such pairs within a tile (a small particle on a large one),
- * and merging them would make tiled results differ from a single pass. Objects wider than the tile
- * overlap can be cut into parts that share too little to match; the optional whole-image pass is for
- * those.
+ * IoS is not applied between two uncut boxes: the model's own NMS kept such pairs within a tile (a
+ * small particle on a large one), and merging them would make tiled results differ from a single
+ * pass. Objects wider than the tile overlap can be cut into parts that share too little to match; the
+ * optional whole-image pass is for those.
  */
 import type { Tile } from './tiling.ts';
 import type { Box, Detection } from './types.ts';
@@ -116,21 +117,30 @@ export function mergeTileDetections(dets: readonly TileDetection[], options: Mer
     if (absorbed[k]) continue;
     const kept = dets[k];
     const box: Box = [...kept.box];
-    for (let s = r + 1; s < order.length; s++) {
-      const o = order[s];
-      const other = dets[o];
-      if (absorbed[o] || other.classId !== kept.classId) continue;
-      const cut = kept.cut || other.cut;
-      const same =
-        boxIou(kept.box, other.box) > options.iou ||
-        (cut && intersectionOverSmaller(kept.box, other.box) > options.ios);
-      if (!same) continue;
-      absorbed[o] = 1;
-      if (cut) {
-        box[0] = Math.min(box[0], other.box[0]);
-        box[1] = Math.min(box[1], other.box[1]);
-        box[2] = Math.max(box[2], other.box[2]);
-        box[3] = Math.max(box[3], other.box[3]);
+    let cut = kept.cut;
+    let grown = true;
+    // A grown box can reach pieces it did not overlap before (four tiles meeting at a corner), so scan again.
+    while (grown) {
+      grown = false;
+      for (let s = r + 1; s < order.length; s++) {
+        const o = order[s];
+        const other = dets[o];
+        if (absorbed[o] || other.classId !== kept.classId) continue;
+        const seam = cut || other.cut;
+        const same =
+          boxIou(box, other.box) > options.iou ||
+          (seam && intersectionOverSmaller(box, other.box) > options.ios);
+        if (!same) continue;
+        absorbed[o] = 1;
+        if (!seam) continue;
+        cut = true;
+        for (let i = 0; i < 4; i++) {
+          const wider = i < 2 ? other.box[i] < box[i] : other.box[i] > box[i];
+          if (wider) {
+            box[i] = other.box[i];
+            grown = true;
+          }
+        }
       }
     }
     merged.push({ classId: kept.classId, className: kept.className, score: kept.score, box });

@@ -74,6 +74,8 @@ export interface DmGroup {
 
 export interface DmFile {
   version: 3 | 4;
+  /** Size of the root tag group as the header states it. */
+  rootLength: number;
   /** Byte order of the values (the header's flag). */
   littleEndian: boolean;
   root: DmGroup;
@@ -87,6 +89,8 @@ export interface ParseDmOptions {
   /** Deeper nesting is refused as corrupt rather than risking the stack. */
   maxDepth?: number;
 }
+
+const MAX_INFO_VALUES = 4096;
 
 interface Context {
   r: ByteReader;
@@ -118,8 +122,9 @@ export function parseDm(bytes: Uint8Array, options: ParseDmOptions = {}): DmFile
     inlineArrayBytes: options.inlineArrayBytes ?? 4096,
     maxDepth: options.maxDepth ?? 64,
   };
+  const rootLength = wide ? header.u64(4) : header.u32(4);
   const { group } = readGroup(ctx, wide ? 16 : 12, '', 0);
-  return { version, littleEndian, root: group as DmGroup, bytes };
+  return { version, rootLength, littleEndian, root: group as DmGroup, bytes };
 }
 
 /** Structural numbers: big-endian, 4 bytes in DM3 and 8 in DM4. */
@@ -187,7 +192,8 @@ function readData(ctx: Context, at: number, path: string, name: string): { value
   const countSize = ctx.wide ? 8 : 4;
   const infoCount = readCount(ctx, at + 4);
   const infoAt = at + 4 + countSize;
-  if (infoCount === 0 || infoCount * countSize > ctx.r.bytes.length - infoAt) {
+  // Real type descriptions are a few dozen values; the cap also bounds parseDmType's recursion.
+  if (infoCount === 0 || infoCount > MAX_INFO_VALUES || infoCount * countSize > ctx.r.bytes.length - infoAt) {
     throw new MicroscopyError(
       'corrupt',
       `${ctx.format} file is corrupt: tag '${path}' has a type description of ${infoCount} values`,

@@ -47,7 +47,7 @@ export function toEightBit(
   }
   const [lowValue, highValue] = percentiles(raster.data, raster.sampleType, [low, high]);
   return {
-    data8: mapLinear(raster.data, lowValue, highValue),
+    data8: stretchTo8(raster.data, raster.sampleType, lowValue, highValue),
     mapping: { rule: 'percentile', low, high, lowValue, highValue },
   };
 }
@@ -105,6 +105,20 @@ function sortedPercentiles(data: SampleArray, ps: readonly number[]): number[] {
   if (n === 0) return ps.map(() => 0);
   const sorted = values.subarray(0, n).sort();
   return ps.map((p) => sorted[rank(p, n)]);
+}
+
+/** Through a lookup table for 8/16-bit integers (one entry per possible value), else per pixel. */
+function stretchTo8(data: SampleArray, type: SampleType, lowValue: number, highValue: number): Uint8Array {
+  const h = HISTOGRAM_TYPES[type];
+  if (!h) return mapLinear(data, lowValue, highValue);
+  const lut = mapLinear(
+    Float64Array.from({ length: h.bins }, (_, i) => i - h.offset),
+    lowValue,
+    highValue,
+  );
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = lut[data[i] + h.offset];
+  return out;
 }
 
 /** lowValue → 0, highValue → 255, linear and rounded between, clipped outside. */

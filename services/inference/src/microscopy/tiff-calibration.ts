@@ -130,12 +130,13 @@ function valueWithUnit(text: string | undefined): { value: number; unit: string 
 }
 
 /**
- * Zeiss pixel size. `Pixel Size` refers to SmartSEM's 1024-pixel-wide reference frame, not to the
- * stored image: a 512-pixel export of a 5.825 nm scan has 11.65 nm pixels (RosettaSciIO applies the
- * same 1024/width factor). So the field width `AP_WIDTH` divided by the stored width comes first;
- * `AP_PIXEL_SIZE` × 1024/width is the fallback. SmartSEM scans square pixels and the data bar is
- * drawn over the image inside the same field, so the height equals the width and the tag gives no
- * image-area height (use `cropBottom` in scopehive.json for that).
+ * Zeiss pixel size: `AP_PIXEL_SIZE` (`Pixel Size = 5.825 nm`) as SmartSEM states it, the source the
+ * project's calibration order names. SmartSEM computes it for its scan frame; an image stored at a
+ * lower resolution than it was scanned has larger pixels (RosettaSciIO scales by 1024/width). When the
+ * field width `AP_WIDTH` divided by the stored width disagrees with `Pixel Size`, the result carries a
+ * warning giving both, so the microscopist can check the store resolution. Without `Pixel Size`, the
+ * field width over the stored width is used. The data bar is drawn over the image inside the same
+ * field, so the tag gives no image-area height (use `cropBottom` in scopehive.json for that).
  */
 export function zeissCalibration(
   ifd: TiffIfd,
@@ -152,13 +153,23 @@ export function zeissCalibration(
   const fromField = field && toNanometres(field.value, field.unit);
   const fromPixel = pixel && toNanometres(pixel.value, pixel.unit);
   if (fromField !== undefined && fromPixel !== undefined) {
-    const a = fromField / size.width;
-    const b = (fromPixel * 1024) / size.width;
-    if (Math.abs(a - b) > 0.02 * Math.max(a, b)) {
+    const perStoredPixel = fromField / size.width;
+    if (Math.abs(perStoredPixel - fromPixel) > 0.02 * Math.max(perStoredPixel, fromPixel)) {
       warnings.push(
-        `Zeiss Width = ${fieldText} and Pixel Size = ${pixelText} disagree for a ${size.width}-px image`,
+        `Zeiss Pixel Size = ${pixelText}, but Width = ${fieldText} over the ${size.width} stored pixels gives ` +
+          `${perStoredPixel.toPrecision(5)} nm: the image may have been stored at a lower resolution than it was scanned`,
       );
     }
+  }
+  if (pixel && fromPixel !== undefined) {
+    return {
+      pixelWidth: fromPixel,
+      pixelHeight: fromPixel,
+      unit: 'nm',
+      source: 'zeiss-tiff',
+      originalUnit: pixel.unit,
+      detail: `AP_PIXEL_SIZE Pixel Size = ${pixelText} in tag ${TAG.ZeissSem}`,
+    };
   }
   if (field && fromField !== undefined) {
     const nm = fromField / size.width;
@@ -168,18 +179,7 @@ export function zeissCalibration(
       unit: 'nm',
       source: 'zeiss-tiff',
       originalUnit: field.unit,
-      detail: `AP_WIDTH Width = ${fieldText} over ${size.width} px in tag ${TAG.ZeissSem}${pixelText ? ` (Pixel Size = ${pixelText} at 1024 px)` : ''}`,
-    };
-  }
-  if (pixel && fromPixel !== undefined) {
-    const nm = (fromPixel * 1024) / size.width;
-    return {
-      pixelWidth: nm,
-      pixelHeight: nm,
-      unit: 'nm',
-      source: 'zeiss-tiff',
-      originalUnit: pixel.unit,
-      detail: `AP_PIXEL_SIZE Pixel Size = ${pixelText} × 1024/${size.width} px in tag ${TAG.ZeissSem}`,
+      detail: `AP_WIDTH Width = ${fieldText} over ${size.width} px in tag ${TAG.ZeissSem}`,
     };
   }
   if (fieldText !== undefined || pixelText !== undefined) {

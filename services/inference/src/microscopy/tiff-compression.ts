@@ -87,8 +87,9 @@ export function lzwDecode(input: Uint8Array, expected: number, what = 'strip'): 
     first[i] = i;
     length[i] = 1;
   }
-  const totalBits = input.length * 8;
-  let bit = 0;
+  let acc = 0;
+  let accBits = 0;
+  let byte = 0;
   let width = 9;
   let next = 258;
   let prev = -1;
@@ -102,9 +103,16 @@ export function lzwDecode(input: Uint8Array, expected: number, what = 'strip'): 
     }
     pos += n;
   };
-  while (pos < expected && bit + width <= totalBits) {
-    let code = 0;
-    for (let k = 0; k < width; k++, bit++) code = (code << 1) | ((input[bit >> 3] >> (7 - (bit & 7))) & 1);
+  while (pos < expected) {
+    // At most 11 bits remain between codes, so the accumulator never passes 19 bits.
+    while (accBits < width && byte < input.length) {
+      acc = (acc << 8) | input[byte++];
+      accBits += 8;
+    }
+    if (accBits < width) break;
+    accBits -= width;
+    const code = (acc >>> accBits) & ((1 << width) - 1);
+    acc &= (1 << accBits) - 1;
     if (code === EOI) break;
     if (code === CLEAR) {
       width = 9;
@@ -114,7 +122,10 @@ export function lzwDecode(input: Uint8Array, expected: number, what = 'strip'): 
     }
     if (prev === -1) {
       if (code > 255)
-        throw new MicroscopyError('corrupt', `TIFF ${what}: corrupt LZW data (code ${code} after a clear)`);
+        throw new MicroscopyError(
+          'corrupt',
+          `TIFF ${what}: corrupt LZW data (code ${code} where a literal byte must come)`,
+        );
       write(code);
       prev = code;
       continue;

@@ -77,6 +77,14 @@ export function decodeTiffImage(bytes: Uint8Array, tiff: Tiff, options: DecodeTi
     throw new MicroscopyError('unsupported', `TIFF predictor ${info.predictor} is not supported`);
   }
 
+  const { layout } = info;
+  if (layout.kind === 'tiles' && layout.tileWidth * layout.tileHeight > options.maxPixels) {
+    // Every tile is decoded whole, so a tile may not be larger than an image may be.
+    throw new MicroscopyError(
+      'too_large',
+      `TIFF tiles of ${layout.tileWidth}×${layout.tileHeight} pixels are above the limit of ${options.maxPixels} pixels`,
+    );
+  }
   const raw = readChunks(bytes, tiff.littleEndian, info, SAMPLE_BYTES[sampleType]);
   const samples = samplesFromBytes(raw, sampleType, width * height * spp, {
     littleEndian: tiff.littleEndian,

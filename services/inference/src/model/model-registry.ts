@@ -40,6 +40,8 @@ export class LoadedModel implements ModelRef {
     readonly classIds: readonly number[] | undefined,
     readonly metadata: YoloMetadata,
     readonly sidecar: ModelSidecar | undefined,
+    /** Images per run: tiles are batched when the input's batch axis is dynamic. */
+    readonly maxBatch: number,
   ) {
     this.#session = session;
   }
@@ -333,6 +335,7 @@ export async function loadModel(options: {
       classIds,
       metadata,
       sidecar,
+      dynamicBatch(session) ? DYNAMIC_BATCH : 1,
     );
   } catch (err) {
     await session.release();
@@ -347,6 +350,15 @@ function modelFileFor(file: string): string {
 
 function sameSidecar(a: ModelSidecar | undefined, b: ModelSidecar | undefined): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** Tiles per run for models whose batch axis is dynamic: enough to amortise a run, small enough for an NX. */
+const DYNAMIC_BATCH = 4;
+
+function dynamicBatch(session: ort.InferenceSession): boolean {
+  const meta = session.inputMetadata[0];
+  const shape = meta && 'shape' in meta ? (meta.shape as readonly (number | string)[]) : [];
+  return typeof shape[0] === 'string' || Number(shape[0]) < 0;
 }
 
 /** Input width and height: fixed dims of the graph's input, else Ultralytics `imgsz`, else 640. */

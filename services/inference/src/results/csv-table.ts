@@ -29,9 +29,12 @@ export class CsvTables {
     const previous = this.#queue.get(file) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.#append(file, header, key, rows));
     this.#queue.set(file, next);
-    void next.finally(() => {
+    // Both branches handled: a `finally` here would re-raise a failed append as an unhandled
+    // rejection and end the process, although the caller handles the error.
+    const forget = () => {
       if (this.#queue.get(file) === next) this.#queue.delete(file);
-    });
+    };
+    next.then(forget, forget);
     return next;
   }
 

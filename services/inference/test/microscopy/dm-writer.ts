@@ -32,14 +32,22 @@ function encode(code: number, values: readonly number[], le: boolean): Uint8Arra
 export const group = (entries: [string, DmSpec][]): DmSpec => ({ kind: 'group', entries });
 /** A group of unnamed entries, as DM writes lists. */
 export const list = (items: DmSpec[]): DmSpec => group(items.map((item) => ['', item]));
-export const scalar = (code: number, value: number): DmSpec => ({ kind: 'data', info: [code], write: (le) => encode(code, [value], le) });
+export const scalar = (code: number, value: number): DmSpec => ({
+  kind: 'data',
+  info: [code],
+  write: (le) => encode(code, [value], le),
+});
 export const array = (code: number, values: readonly number[]): DmSpec => ({
   kind: 'data',
   info: [20, code, values.length],
   write: (le) => encode(code, values, le),
 });
 /** Text the way DM stores it: an array of UTF-16 code units. */
-export const text = (value: string): DmSpec => array(4, Array.from(value, (c) => c.charCodeAt(0)));
+export const text = (value: string): DmSpec =>
+  array(
+    4,
+    Array.from(value, (c) => c.charCodeAt(0)),
+  );
 export const struct = (fields: [code: number, value: number][]): DmSpec => ({
   kind: 'data',
   info: [15, 0, fields.length, ...fields.flatMap(([code]) => [0, code])],
@@ -55,7 +63,11 @@ export const struct = (fields: [code: number, value: number][]): DmSpec => ({
   },
 });
 /** Pixel data already encoded in the file's byte order. */
-export const raw = (info: number[], bytes: Uint8Array): DmSpec => ({ kind: 'data', info, write: () => bytes });
+export const raw = (info: number[], bytes: Uint8Array): DmSpec => ({
+  kind: 'data',
+  info,
+  write: () => bytes,
+});
 
 export interface DmFileSpec {
   version: 3 | 4;
@@ -79,7 +91,12 @@ export function buildDm(spec: DmFileSpec): Uint8Array {
       for (const [name, child] of node.entries) {
         const nameBytes = Array.from(new TextEncoder().encode(name));
         const content = serialize(child);
-        body.push(child.kind === 'group' ? 20 : 21, nameBytes.length >> 8, nameBytes.length & 0xff, ...nameBytes);
+        body.push(
+          child.kind === 'group' ? 20 : 21,
+          nameBytes.length >> 8,
+          nameBytes.length & 0xff,
+          ...nameBytes,
+        );
         if (wide) body.push(...count(content.length));
         for (const b of content) body.push(b);
       }
@@ -98,13 +115,13 @@ export function buildDm(spec: DmFileSpec): Uint8Array {
 export function float64Bytes(values: readonly number[], le: boolean): Uint8Array {
   const out = new Uint8Array(values.length * 8);
   const dv = new DataView(out.buffer);
-  values.forEach((v, i) => dv.setFloat64(i * 8, v, le));
+  for (const [i, v] of values.entries()) dv.setFloat64(i * 8, v, le);
   return out;
 }
 
 export function uint16Bytes(values: readonly number[], le: boolean): Uint8Array {
   const out = new Uint8Array(values.length * 2);
   const dv = new DataView(out.buffer);
-  values.forEach((v, i) => dv.setUint16(i * 2, v, le));
+  for (const [i, v] of values.entries()) dv.setUint16(i * 2, v, le);
   return out;
 }

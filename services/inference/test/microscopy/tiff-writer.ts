@@ -19,7 +19,22 @@ export const DOUBLE = 12;
 export const LONG8 = 16;
 export const SLONG8 = 17;
 
-const SIZES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8 };
+const SIZES: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  16: 8,
+  17: 8,
+};
 
 /** A tag value: numbers (rationals as numerator, denominator pairs), text, or raw bytes. */
 export interface TagSpec {
@@ -136,7 +151,9 @@ export function buildTiff(spec: TiffSpec): Uint8Array {
       ...page.tags,
       [page.tiled ? 324 : 273]: { type: offsetType, value: offsets },
       [page.tiled ? 325 : 279]: { type: offsetType, value: page.chunks.map((c) => c.length) },
-      ...Object.fromEntries(Object.entries(page.tags).filter(([k]) => ['273', '279', '324', '325'].includes(k))),
+      ...Object.fromEntries(
+        Object.entries(page.tags).filter(([k]) => ['273', '279', '324', '325'].includes(k)),
+      ),
     } as Record<number, TagSpec>;
   });
 
@@ -169,7 +186,8 @@ export function buildTiff(spec: TiffSpec): Uint8Array {
     const ifdAt = append(ifd);
     ifdOffsets.push(ifdAt);
     ifdLengths.push(ifd.length);
-    if (index > 0) patches.push({ at: ifdOffsets[index - 1] + ifdLengths[index - 1] - (big ? 8 : 4), value: ifdAt });
+    if (index > 0)
+      patches.push({ at: ifdOffsets[index - 1] + ifdLengths[index - 1] - (big ? 8 : 4), value: ifdAt });
   });
 
   const out = new Uint8Array(length);
@@ -189,7 +207,13 @@ export function buildTiff(spec: TiffSpec): Uint8Array {
 }
 
 /** A one-strip greyscale page around the given sample bytes. */
-export function greyPage(width: number, height: number, bits: number, data: Uint8Array, extra: Record<number, TagSpec> = {}): PageSpec {
+export function greyPage(
+  width: number,
+  height: number,
+  bits: number,
+  data: Uint8Array,
+  extra: Record<number, TagSpec> = {},
+): PageSpec {
   return {
     tags: {
       256: long(width),

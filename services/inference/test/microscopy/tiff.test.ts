@@ -58,19 +58,28 @@ describe('parseTiff on instrument files', () => {
     const ifd = parseTiff(bytes).ifds[0];
     expect(parseTiff(bytes).littleEndian).toBe(false);
     expect(tiffImageInfo(ifd)).toMatchObject({ width: 68, height: 68, bitsPerSample: 32, sampleFormat: 3 });
-    expect(tagText(ifd, TAG.ImageDescription)).toBe('ImageJ=1.51a\nunit=micron\nmin=86.0\nmax=5040.0927734375\n');
+    expect(tagText(ifd, TAG.ImageDescription)).toBe(
+      'ImageJ=1.51a\nunit=micron\nmin=86.0\nmax=5040.0927734375\n',
+    );
     expect(tagNumber(ifd, TAG.XResolution)).toBeCloseTo(5.928571, 6);
     expect(tagNumbers(ifd, 50838)).toEqual([12, 37992]);
-    const meta = ifd.tags.get(50839);
-    expect(meta?.type).toBe('BYTE');
-    expect(meta?.value).toBeInstanceOf(Uint8Array);
-    expect(new TextDecoder().decode((meta?.value as Uint8Array).subarray(0, 8))).toBe('IJIJinfo');
+    const meta = ifd.tags.get(50839)!;
+    expect(meta.type).toBe('BYTE');
+    expect(meta.value).toBeInstanceOf(Uint8Array);
+    expect(new TextDecoder().decode((meta.value as Uint8Array).subarray(0, 8))).toBe('IJIJinfo');
   });
 
   it('reads the Zeiss palette page: 2^32−1 rows per strip means one strip, and a 768-entry ColorMap', () => {
-    const info = tiffImageInfo(parseTiff(readMicroscopyFixture('sem-tiff/test_tiff_Zeiss_SEM_512pix.tif')).ifds[0]);
+    const info = tiffImageInfo(
+      parseTiff(readMicroscopyFixture('sem-tiff/test_tiff_Zeiss_SEM_512pix.tif')).ifds[0],
+    );
     expect(info.photometric).toBe(3);
-    expect(info.layout).toMatchObject({ kind: 'strips', rowsPerStrip: 384, offsets: [4726], byteCounts: [196608] });
+    expect(info.layout).toMatchObject({
+      kind: 'strips',
+      rowsPerStrip: 384,
+      offsets: [4726],
+      byteCounts: [196608],
+    });
     expect(info.colormap).toHaveLength(768);
     expect(info.colormap?.slice(0, 3)).toEqual([0, 257, 514]);
   });
@@ -140,7 +149,9 @@ describe('parseTiff on built files', () => {
   });
 
   it('skips a field of unknown type, as TIFF 6.0 asks', () => {
-    const bytes = buildTiff({ pages: [greyPage(2, 2, 8, Uint8Array.of(1, 2, 3, 4), { 400: { type: BYTE, value: Uint8Array.of(1) } })] });
+    const bytes = buildTiff({
+      pages: [greyPage(2, 2, 8, Uint8Array.of(1, 2, 3, 4), { 400: { type: BYTE, value: Uint8Array.of(1) } })],
+    });
     const at = Buffer.from(bytes).indexOf(Buffer.from([0x90, 0x01, 0x01, 0x00]));
     bytes[at + 2] = 99;
     const tags = parseTiff(bytes).ifds[0].tags;
@@ -150,10 +161,14 @@ describe('parseTiff on built files', () => {
 });
 
 describe('parseTiff refuses broken files with a readable error', () => {
-  const valid = buildTiff({ pages: [greyPage(2, 2, 8, Uint8Array.of(1, 2, 3, 4), { 270: { type: ASCII, value: 'x'.repeat(40) } })] });
+  const valid = buildTiff({
+    pages: [greyPage(2, 2, 8, Uint8Array.of(1, 2, 3, 4), { 270: { type: ASCII, value: 'x'.repeat(40) } })],
+  });
 
   it('a file cut in the middle of its IFD', () => {
-    expect(() => parseTiff(valid.subarray(0, valid.length - 20))).toThrow(/TIFF file is truncated or corrupt: IFD 0/);
+    expect(() => parseTiff(valid.subarray(0, valid.length - 20))).toThrow(
+      /TIFF file is truncated or corrupt: IFD 0/,
+    );
   });
 
   it('the real FEI file cut to half (its IFD is at the end)', () => {
@@ -172,7 +187,9 @@ describe('parseTiff refuses broken files with a readable error', () => {
       const at = ifd + 2 + 12 * i;
       if (view.getUint16(at, true) === 270) view.setUint32(at + 8, 0x7fffff00, true);
     }
-    expect(() => parseTiff(bytes)).toThrow(/tag 270 value \(41 × ASCII\) needs 41 bytes at offset 2147483392/);
+    expect(() => parseTiff(bytes)).toThrow(
+      /tag 270 value \(41 × ASCII\) needs 41 bytes at offset 2147483392/,
+    );
   });
 
   it('an IFD chain that loops', () => {
@@ -192,8 +209,12 @@ describe('parseTiff refuses broken files with a readable error', () => {
   });
 
   it('files that are not TIFF, or only its first bytes', () => {
-    expect(() => parseTiff(new TextEncoder().encode('hello, world'))).toThrow('not a TIFF file (no II/MM byte order mark)');
-    expect(() => parseTiff(Uint8Array.of(0x49, 0x49, 7, 0, 8, 0, 0, 0))).toThrow('not a TIFF file (version 7, expected 42 or 43)');
+    expect(() => parseTiff(new TextEncoder().encode('hello, world'))).toThrow(
+      'not a TIFF file (no II/MM byte order mark)',
+    );
+    expect(() => parseTiff(Uint8Array.of(0x49, 0x49, 7, 0, 8, 0, 0, 0))).toThrow(
+      'not a TIFF file (version 7, expected 42 or 43)',
+    );
     expect(() => parseTiff(Uint8Array.of(0x49, 0x49, 42))).toThrow('TIFF file is truncated: only 3 bytes');
     expect(() => parseTiff(Uint8Array.of(0x49, 0x49, 42, 0, 0, 0, 0, 0))).toThrow('TIFF file has no image');
   });

@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function readRepoFile(rel: string): string {
+  return readFileSync(path.join(repoRoot, rel), 'utf8');
+}
+
+export function readYaml<T = unknown>(rel: string): T {
+  return parse(readRepoFile(rel)) as T;
+}
+
+const skippedDirs = new Set(['node_modules', '.git', 'data', 'dist', '.tmp']);
+
+/** Repository files (relative paths) whose name passes `test`, outside node_modules, .git and data. */
+export function findRepoFiles(test: (name: string) => boolean, dir = repoRoot): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      if (!skippedDirs.has(entry.name)) out.push(...findRepoFiles(test, path.join(dir, entry.name)));
+    } else if (test(entry.name)) {
+      out.push(path.relative(repoRoot, path.join(dir, entry.name)));
+    }
+  }
+  return out.sort();
+}
+
+/**
+ * A tool the static checks run for real. Missing, it fails the test with the package to install:
+ * a check that silently does not run proves nothing.
+ */
+export function requireTool(name: string, debianPackage: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/bin', '/usr/bin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(
+    `${name} was not found: install it with \`apt-get install ${debianPackage}\` (.ci/run installs it)`,
+  );
+}
+
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+) {
+  const r = spawnSync(command, args, { encoding: 'utf8', cwd: options.cwd ?? repoRoot, env: options.env });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
