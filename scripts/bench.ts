@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  analysisSettings,
   decodeImage,
   InferenceWorker,
   type LoadedModel,
@@ -24,6 +25,7 @@ import {
   EmbeddedQueue,
   type Job,
   jobId,
+  loadSettings,
   sha256,
 } from '@scopehive/shared';
 import { Registry } from 'prom-client';
@@ -97,8 +99,7 @@ async function pipeline(models: ModelRegistry, files: string[], round: number) {
     onSettled: () => {
       if (++settled === files.length) done();
     },
-    maxPixels: 100_000_000,
-    annotate: true,
+    ...analysisSettings(loadSettings({})),
     node: 'bench',
     metrics,
     logger,

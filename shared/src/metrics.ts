@@ -1,6 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
 import { SlidingRate } from './rate.ts';
 
+/** Feature sizes from 1 nm to 1 mm, three buckets per decade: nanoparticles to cells on one scale. */
+export const featureSizeBuckets = Array.from({ length: 19 }, (_, i) =>
+  Number((1e-9 * 10 ** (i / 3)).toPrecision(3)),
+);
+
 /** Seconds buckets from 1 ms to 2 min, for stage durations and file-to-result latency. */
 const secondsBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -71,6 +76,26 @@ export function createPipelineMetrics(
       name: 'scopehive_model_load_failures_total',
       help: 'Model files that failed to load.',
       labelNames: ['model'] as const,
+      registers,
+    }),
+    featureSizeMeters: new Histogram({
+      name: 'scopehive_feature_size_meters',
+      help: 'Equivalent circular diameter of detected features in calibrated images (metres).',
+      labelNames: ['model', 'class'] as const,
+      buckets: featureSizeBuckets,
+      registers,
+    }),
+    imagesByCalibrationTotal: new Counter({
+      name: 'scopehive_images_by_calibration_total',
+      help: 'Images analysed, by where their pixel size came from (uncalibrated included).',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    tilesPerImage: new Histogram({
+      name: 'scopehive_tiles_per_image',
+      help: 'Tiles analysed per image (1 when the image was not tiled).',
+      labelNames: ['model'] as const,
+      buckets: [1, 2, 4, 9, 16, 25, 36, 64, 100, 144, 256],
       registers,
     }),
     queueDepth: new Gauge({

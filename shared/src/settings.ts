@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { type ConfigOf, readConfig, setting } from './config.ts';
+import { ConfigError, type ConfigOf, readConfig, setting } from './config.ts';
 
 /** Every scopehive setting. The README's settings table is checked against this list by a test. */
 export const settingsSchema = {
@@ -57,6 +57,38 @@ export const settingsSchema = {
     100_000_000,
     1,
     2_000_000_000,
+  ),
+  tiling: setting.oneOf(
+    'SCOPEHIVE_TILING',
+    'Tiled analysis of large images: `auto` (when the image is over 1.5× the model input), `always` or `never`.',
+    'auto',
+    ['auto', 'always', 'never'] as const,
+  ),
+  tileOverlap: setting.number(
+    'SCOPEHIVE_TILE_OVERLAP',
+    'Fraction of a tile shared with its neighbours.',
+    0.2,
+    0,
+    0.9,
+  ),
+  wholeImagePass: setting.bool(
+    'SCOPEHIVE_WHOLE_IMAGE_PASS',
+    'With tiling, also run one pass over the whole image (for objects larger than a tile overlap).',
+    false,
+  ),
+  stretchLow: setting.number(
+    'SCOPEHIVE_STRETCH_LOW',
+    'Percentile mapped to black when 16-bit, 32-bit or float images are scaled to 8 bits.',
+    0.1,
+    0,
+    100,
+  ),
+  stretchHigh: setting.number(
+    'SCOPEHIVE_STRETCH_HIGH',
+    'Percentile mapped to white when 16-bit, 32-bit or float images are scaled to 8 bits.',
+    99.9,
+    0,
+    100,
   ),
   annotate: setting.bool('SCOPEHIVE_ANNOTATE', 'Write an annotated JPEG next to each result.', true),
   stableMs: setting.int(
@@ -164,6 +196,11 @@ export interface Settings
 /** Parses and resolves the settings: folders become absolute, the node gets its name. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const raw = readConfig(settingsSchema, env);
+  if (raw.stretchLow >= raw.stretchHigh) {
+    throw new ConfigError(
+      `SCOPEHIVE_STRETCH_LOW=${raw.stretchLow} must be below SCOPEHIVE_STRETCH_HIGH=${raw.stretchHigh}`,
+    );
+  }
   const data = path.resolve(raw.dataDir);
   return {
     ...raw,

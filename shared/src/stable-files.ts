@@ -53,6 +53,9 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     this.#watcher = watch(root, {
       ignoreInitial: false,
       usePolling,
+      // A file this process may not read (copied over NFS by another user, say) must still be reported,
+      // so that it is set aside as unreadable instead of sitting unseen in the inbox.
+      ignorePermissionErrors: true,
       interval: pollIntervalMs,
       binaryInterval: pollIntervalMs,
       ignored: (file, stats) =>

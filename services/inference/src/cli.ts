@@ -23,6 +23,7 @@ import { type LoadedModel, loadModel, type ModelSet, modelNameFromFile } from '.
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
 import { readSidecar } from './model/sidecar.ts';
 import { ProgressBar } from './progress.ts';
+import { analysisSettings } from './service.ts';
 import { InferenceWorker } from './worker.ts';
 
 const USAGE = `usage: scopehive analyze <files or folders…> [--model <name|file.onnx>]… [--out <folder>] [--quiet]
@@ -198,9 +199,7 @@ export async function analyze(argv: string[]): Promise<number> {
       bar?.update(settled, failures.length);
       if (settled === total) finish();
     },
-    maxPixels: settings.maxPixels,
-    annotate: settings.annotate,
-    node: settings.nodeName,
+    ...analysisSettings(settings),
     logger,
   });
   worker.start();

@@ -49,7 +49,10 @@ export async function rejectFile(options: {
  * An earlier file of the same name may already be set aside (the same name reused on another day):
  * it is kept, and the new one becomes `name.2.ext`, `name.3.ext`, …
  */
-async function freeTarget(first: { file: string; reason: string }): Promise<{ file: string; reason: string }> {
+async function freeTarget(first: {
+  file: string;
+  reason: string;
+}): Promise<{ file: string; reason: string }> {
   const ext = path.extname(first.file);
   const stem = first.file.slice(0, first.file.length - ext.length);
   let candidate = first;

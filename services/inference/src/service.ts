@@ -9,6 +9,7 @@ import {
   type Settings,
   shouldPoll,
 } from '@scopehive/shared';
+import { FolderOverrides } from './folder-overrides.ts';
 import type { ImageRejection } from './image/rejection.ts';
 import { ModelRegistry } from './model/model-registry.ts';
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
@@ -101,10 +102,20 @@ export function createInferenceWorker(options: {
     resultsDir: settings.resultsDir,
     imagePath: (job) => path.join(settings.inboxDir, ...job.image.split('/')),
     onRejected: inboxRejecter(settings, logger, metrics),
-    maxPixels: settings.maxPixels,
-    annotate: settings.annotate,
-    node: settings.nodeName,
+    folders: new FolderOverrides(settings.inboxDir),
+    ...analysisSettings(settings),
     metrics,
     logger,
   });
+}
+
+/** The worker settings that come straight from the environment, shared by the service, CLI and bench. */
+export function analysisSettings(settings: Settings) {
+  return {
+    maxPixels: settings.maxPixels,
+    annotate: settings.annotate,
+    node: settings.nodeName,
+    tiling: { mode: settings.tiling, overlap: settings.tileOverlap, wholeImagePass: settings.wholeImagePass },
+    stretch: { low: settings.stretchLow, high: settings.stretchHigh },
+  };
 }

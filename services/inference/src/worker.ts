@@ -8,21 +8,30 @@ import {
   type JobQueue,
   type Logger,
   type PipelineMetrics,
-  RESULT_SCHEMA,
   type ResultDocument,
   resultPaths,
   type Stage,
   sha256,
 } from '@scopehive/shared';
 import { type Letterbox, letterboxGeometry } from './core/letterbox.ts';
+import { letterboxTensor } from './core/letterbox-tensor.ts';
 import { postprocess } from './core/postprocess.ts';
+import { shouldTile, type Tile, type TilingMode, tileGrid } from './core/tiling.ts';
 import type { Detection } from './core/types.ts';
-import { decodeImage, type RgbImage } from './image/decode-image.ts';
-import { letterboxInto } from './image/preprocess.ts';
+import { detectInTiles, type StageTimes } from './detect.ts';
+import type { FolderOverrides } from './folder-overrides.ts';
+import { type AnalysisImage, readAnalysisImage } from './image/read-analysis-image.ts';
 import { classifyImageError, ImageRejection } from './image/rejection.ts';
+import {
+  type CalibrationOverride,
+  type ResolvedCalibration,
+  resolveCalibration,
+  resolveImageArea,
+} from './microscopy/calibration.ts';
 import type { LoadedModel, ModelSet } from './model/model-registry.ts';
 import { annotateImage } from './results/annotate.ts';
 import { CsvTables } from './results/csv-table.ts';
+import { buildResultDocument } from './results/result-document.ts';
 import { writeResult } from './results/write-result.ts';
 
 export interface WorkerOptions {
@@ -38,6 +47,12 @@ export interface WorkerOptions {
   maxPixels: number;
   annotate: boolean;
   node: string;
+  /** Tiled analysis of large images (a model sidecar may override). */
+  tiling: { mode: TilingMode; overlap: number; wholeImagePass: boolean };
+  /** Percentiles for mapping 16-bit, 32-bit and float images to 8 bits. */
+  stretch: { low: number; high: number };
+  /** Per-folder `scopehive.json` settings (the service's inbox); none for the CLI. */
+  folders?: FolderOverrides;
   metrics?: PipelineMetrics;
   logger: Logger;
   /** Images decoded and letterboxed ahead of the one being inferred. */
@@ -47,11 +62,17 @@ export interface WorkerOptions {
 interface Prepared {
   delivery: JobDelivery;
   model: LoadedModel;
-  image: RgbImage;
+  image: AnalysisImage;
   imageSha256: string;
   imageBytes: number;
-  geometry: Letterbox;
-  input: Float32Array;
+  calibration: ResolvedCalibration;
+  /** The analysed part: the whole image, or the rows above a data bar. */
+  area: { width: number; height: number; source: string };
+  warnings: string[];
+  /** Tiles for a large image; undefined for a single letterboxed pass (already in `input`). */
+  tiles?: Tile[];
+  geometry?: Letterbox;
+  input?: Float32Array;
   timings: Partial<Record<Stage, number>>;
 }
 
@@ -70,7 +91,7 @@ export class InferenceWorker {
   readonly #opts: WorkerOptions;
   readonly #tables = new CsvTables();
   /** Several models often run on the same image back to back: decode it once. */
-  readonly #decoded = new Map<string, Promise<RgbImage>>();
+  readonly #decoded = new Map<string, Promise<AnalysisImage>>();
   readonly #buffers = new Map<number, Float32Array[]>();
   readonly #writes = new Set<Promise<void>>();
   #abort = new AbortController();
@@ -153,14 +174,58 @@ export class InferenceWorker {
         return undefined;
       }
       t = performance.now();
-      const image = await this.#decode(imageSha256, bytes);
+      const image = await this.#decode(imageSha256, bytes, path.basename(job.image));
       timings.decode = performance.now() - t;
       t = performance.now();
-      const geometry = letterboxGeometry(image.width, image.height, model.inputWidth, model.inputHeight);
-      const input = this.#takeBuffer(3 * model.inputWidth * model.inputHeight);
-      await letterboxInto(image, geometry, input);
+      const warnings = [...image.warnings];
+      const overrides: CalibrationOverride[] = [];
+      const folder = await this.#opts.folders?.forImage(job.image);
+      if (folder?.warning) warnings.push(folder.warning);
+      if (folder?.override) overrides.push(folder.override);
+      if (model.calibrationOverride) overrides.push(model.calibrationOverride);
+      const calibration = resolveCalibration(image.calibrationCandidates, overrides);
+      const crop = resolveImageArea(image.height, image.imageArea, overrides);
+      warnings.push(...calibration.warnings, ...crop.warnings);
+      const area = {
+        width: image.width,
+        height: crop.imageArea?.height ?? image.height,
+        source: crop.imageArea?.source ?? 'whole image',
+      };
+      const tiling = this.#tilingFor(model);
+      const prepared: Prepared = {
+        delivery,
+        model,
+        image,
+        imageSha256,
+        imageBytes: bytes.length,
+        calibration,
+        area,
+        warnings,
+        timings,
+      };
+      // `auto` leaves uncalibrated photos (JPEG, WebP) whole: scenes are what photo models were trained
+      // on; micrographs, and anything with a pixel size, are tiled when much larger than the input.
+      const photo =
+        (image.format === 'jpeg' || image.format === 'webp') && calibration.source === 'uncalibrated';
+      const mode = tiling.mode === 'auto' && photo ? 'never' : tiling.mode;
+      if (shouldTile(area.width, area.height, model.inputWidth, model.inputHeight, mode)) {
+        // Tiles are letterboxed during inference, a batch ahead: all of a 4k image at once would not fit a small device.
+        prepared.tiles = tileGrid(area.width, area.height, {
+          tileWidth: model.inputWidth,
+          tileHeight: model.inputHeight,
+          overlap: tiling.overlap,
+        });
+      } else {
+        prepared.geometry = letterboxGeometry(area.width, area.height, model.inputWidth, model.inputHeight);
+        prepared.input = this.#takeBuffer(3 * model.inputWidth * model.inputHeight);
+        letterboxTensor(image.rgb, prepared.geometry, prepared.input, 0, {
+          x: 0,
+          y: 0,
+          imageWidth: image.width,
+        });
+      }
       timings.preprocess = performance.now() - t;
-      return { delivery, model, image, imageSha256, imageBytes: bytes.length, geometry, input, timings };
+      return prepared;
     } catch (err) {
       await this.#fail(delivery, err);
       return undefined;
@@ -168,24 +233,39 @@ export class InferenceWorker {
   }
 
   async #inferAndWrite(p: Prepared): Promise<void> {
-    const { delivery, model, geometry, timings } = p;
+    const { delivery, model, timings } = p;
     let detections: Detection[];
     try {
-      let t = performance.now();
-      let output: { data: Float32Array; dims: number[] };
-      try {
-        output = await model.run(p.input);
-      } finally {
-        this.#returnBuffer(p.input);
+      if (p.tiles) {
+        const times: StageTimes = { preprocess: timings.preprocess ?? 0, inference: 0, postprocess: 0 };
+        detections = await detectInTiles(
+          model,
+          p.image,
+          p.area,
+          p.tiles,
+          {
+            wholePass: this.#tilingFor(model).wholeImagePass,
+          },
+          times,
+        );
+        Object.assign(timings, times);
+      } else {
+        let t = performance.now();
+        let output: { data: Float32Array; dims: number[] };
+        try {
+          output = await model.run(p.input!);
+        } finally {
+          this.#returnBuffer(p.input!);
+        }
+        timings.inference = performance.now() - t;
+        t = performance.now();
+        detections = postprocess(output.data, output.dims, model.output, p.geometry!, {
+          ...model.thresholds,
+          classes: model.classIds,
+          names: model.names,
+        });
+        timings.postprocess = performance.now() - t;
       }
-      timings.inference = performance.now() - t;
-      t = performance.now();
-      detections = postprocess(output.data, output.dims, model.output, geometry, {
-        ...model.thresholds,
-        classes: model.classIds,
-        names: model.names,
-      });
-      timings.postprocess = performance.now() - t;
     } catch (err) {
       await this.#fail(delivery, err);
       return;
@@ -201,39 +281,27 @@ export class InferenceWorker {
     const { logger, metrics } = this.#opts;
     try {
       const t = performance.now();
-      const counts: Record<string, number> = {};
-      for (const d of detections) counts[d.className] = (counts[d.className] ?? 0) + 1;
-      const doc: ResultDocument = {
-        schema: RESULT_SCHEMA,
-        jobId: job.id,
-        image: {
-          path: job.image,
-          width: image.width,
-          height: image.height,
-          bytes: p.imageBytes,
-          sha256: p.imageSha256,
-          format: image.format,
+      const tiling = this.#tilingFor(model);
+      const doc = buildResultDocument({
+        job,
+        model,
+        image,
+        imageSha256: p.imageSha256,
+        imageBytes: p.imageBytes,
+        detections,
+        calibration: p.calibration,
+        analysedArea: p.area,
+        tiling: {
+          tiles: p.tiles?.length ?? 1,
+          mode: tiling.mode,
+          overlap: tiling.overlap,
+          wholeImagePass: p.tiles !== undefined && tiling.wholeImagePass,
         },
-        model: {
-          name: model.name,
-          file: path.basename(model.file),
-          sha256: model.sha256,
-          provider: model.provider,
-          input: { width: model.inputWidth, height: model.inputHeight },
-          layout: model.output.layout,
-          ...model.thresholds,
-        },
+        warnings: p.warnings,
         node: this.#opts.node,
-        analysedAt: new Date().toISOString(),
         timings: {},
-        counts,
-        detections: detections.map((d) => ({
-          class: d.className,
-          classId: d.classId,
-          score: Number(d.score.toFixed(4)),
-          box: d.box.map((v) => Number(v.toFixed(2))) as [number, number, number, number],
-        })),
-      };
+      });
+      const counts = doc.counts;
       const annotated = this.#opts.annotate ? await annotateImage(image, detections) : undefined;
       timings.write = performance.now() - t;
       doc.timings = Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Number(v.toFixed(2))]));
@@ -255,6 +323,12 @@ export class InferenceWorker {
           Math.max(0, Date.now() - job.detectedAt) / 1000,
         );
         metrics.frameRate.record(model.name);
+        metrics.imagesByCalibrationTotal.inc({ source: doc.calibration.source });
+        metrics.tilesPerImage.observe({ model: model.name }, doc.tiling.tiles);
+        for (const d of doc.detections) {
+          if (d.ecdNm !== undefined)
+            metrics.featureSizeMeters.observe({ model: model.name, class: d.class }, d.ecdNm * 1e-9);
+        }
       }
       const total = Object.values(timings).reduce((a, b) => a + b, 0);
       const summary = Object.entries(counts)
@@ -278,10 +352,14 @@ export class InferenceWorker {
     }
   }
 
-  async #decode(imageSha256: string, bytes: Uint8Array): Promise<RgbImage> {
+  async #decode(imageSha256: string, bytes: Uint8Array, fileName: string): Promise<AnalysisImage> {
     let pending = this.#decoded.get(imageSha256);
     if (!pending) {
-      pending = decodeImage(bytes, { maxPixels: this.#opts.maxPixels });
+      pending = readAnalysisImage(bytes, {
+        fileName,
+        maxPixels: this.#opts.maxPixels,
+        stretch: this.#opts.stretch,
+      });
       this.#decoded.set(imageSha256, pending);
       pending.catch(() => this.#decoded.delete(imageSha256));
       while (this.#decoded.size > DECODED_CACHE_SIZE) {
@@ -334,6 +412,10 @@ export class InferenceWorker {
     await delivery.ack();
     this.#opts.metrics?.imagesTotal.inc({ model: delivery.job.model, outcome });
     this.#opts.onSettled?.(delivery.job, outcome, doc);
+  }
+
+  #tilingFor(model: LoadedModel): WorkerOptions['tiling'] {
+    return { ...this.#opts.tiling, ...model.tiling };
   }
 
   #takeBuffer(length: number): Float32Array {

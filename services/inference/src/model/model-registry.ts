@@ -5,6 +5,8 @@ import { type Logger, type PipelineMetrics, StableFiles, sha256 } from '@scopehi
 import * as ort from 'onnxruntime-node';
 import { detectLayout, type OutputShapeInfo } from '../core/layout.ts';
 import { parseYoloMetadata, readOnnxMetadata, type YoloMetadata } from '../core/onnx-metadata.ts';
+import type { TilingMode } from '../core/tiling.ts';
+import { type CalibrationOverride, parseCalibrationOverride } from '../microscopy/calibration.ts';
 import { openSession } from './session.ts';
 import { type ModelSidecar, readSidecar, SIDECAR_EXTENSIONS } from './sidecar.ts';
 
@@ -42,6 +44,10 @@ export class LoadedModel implements ModelRef {
     readonly sidecar: ModelSidecar | undefined,
     /** Images per run: tiles are batched when the input's batch axis is dynamic. */
     readonly maxBatch: number,
+    /** Pixel size or data-bar crop from the sidecar (`pixelSize`, `unit`, `cropBottom`, `override`). */
+    readonly calibrationOverride?: CalibrationOverride,
+    /** Tiling settings from the sidecar (`tiling`, `tileOverlap`, `wholeImagePass`). */
+    readonly tiling: Partial<{ mode: TilingMode; overlap: number; wholeImagePass: boolean }> = {},
   ) {
     this.#session = session;
   }
@@ -336,6 +342,10 @@ export async function loadModel(options: {
       metadata,
       sidecar,
       dynamicBatch(session) ? DYNAMIC_BATCH : 1,
+      sidecar
+        ? parseCalibrationOverride(sidecar.extra, { source: 'model-sidecar', origin: sidecarFile(file) })
+        : undefined,
+      sidecar ? sidecarTiling(sidecar.extra, sidecarFile(file)) : {},
     );
   } catch (err) {
     await session.release();
@@ -350,6 +360,37 @@ function modelFileFor(file: string): string {
 
 function sameSidecar(a: ModelSidecar | undefined, b: ModelSidecar | undefined): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+function sidecarFile(modelFile: string): string {
+  return `${path.basename(modelFile).replace(/\.onnx$/i, '')} sidecar`;
+}
+
+/** Reads `tiling`, `tileOverlap` and `wholeImagePass` from a sidecar; a bad value fails the load with one line. */
+export function sidecarTiling(
+  extra: Record<string, unknown>,
+  origin: string,
+): Partial<{ mode: TilingMode; overlap: number; wholeImagePass: boolean }> {
+  const out: Partial<{ mode: TilingMode; overlap: number; wholeImagePass: boolean }> = {};
+  const { tiling, tileOverlap, wholeImagePass } = extra;
+  if (tiling !== undefined) {
+    if (tiling !== 'auto' && tiling !== 'always' && tiling !== 'never') {
+      throw new Error(`${origin}: "tiling" must be auto, always or never`);
+    }
+    out.mode = tiling;
+  }
+  if (tileOverlap !== undefined) {
+    if (typeof tileOverlap !== 'number' || !(tileOverlap >= 0 && tileOverlap <= 0.9)) {
+      throw new Error(`${origin}: "tileOverlap" must be a number from 0 to 0.9`);
+    }
+    out.overlap = tileOverlap;
+  }
+  if (wholeImagePass !== undefined) {
+    if (typeof wholeImagePass !== 'boolean')
+      throw new Error(`${origin}: "wholeImagePass" must be true or false`);
+    out.wholeImagePass = wholeImagePass;
+  }
+  return out;
 }
 
 /** Tiles per run for models whose batch axis is dynamic: enough to amortise a run, small enough for an NX. */

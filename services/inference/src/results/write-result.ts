@@ -1,72 +1,149 @@
 import path from 'node:path';
 import { type ResultDocument, resultPaths, writeFileAtomic } from '@scopehive/shared';
+import { displayUnit } from '../core/quantify.ts';
 import type { CsvTables } from './csv-table.ts';
 
+/**
+ * One row per detection. Names follow ImageJ's Analyze Particles where they overlap: X, Y centroid;
+ * BX, BY top-left corner; Width, Height; Area — in `Unit` (nm, µm or mm when calibrated, px when not;
+ * areas in Unit²). `ECD` is the equivalent circular diameter of the box area. The same values in
+ * pixels follow, then whether the box touches the analysed area's edge.
+ */
 export const DETECTION_COLUMNS = [
   'Image',
   'Model',
   'Class',
   'ClassId',
   'Score',
+  'X',
+  'Y',
   'BX',
   'BY',
   'Width',
   'Height',
-  'X',
-  'Y',
   'Area',
+  'ECD',
   'Unit',
+  'XPx',
+  'YPx',
+  'BXPx',
+  'BYPx',
+  'WidthPx',
+  'HeightPx',
+  'AreaPx',
+  'EdgeTouching',
+  'PixelSizeNm',
+  'Calibration',
 ];
+
+/** One row per image and model, like ImageJ's Summary (Count, Total Area, Average Size, %Area) and more. */
 export const SUMMARY_COLUMNS = [
   'Image',
   'Model',
   'Count',
   'Classes',
+  'Total Area',
+  'Average Size',
+  '%Area',
+  'Density/um2',
+  'Mean ECD',
+  'SD ECD',
+  'Median ECD',
+  'D10',
+  'D50',
+  'D90',
+  'Unit',
   'Width',
   'Height',
+  'AnalysedHeight',
+  'PixelSizeNm',
+  'Calibration',
+  'Tiles',
   'Node',
   'AnalysedAt',
 ];
 
-const round = (v: number, digits = 2) => Number(v.toFixed(digits));
+const sig = (v: number) => Number(v.toPrecision(6));
 
-/** One CSV row per detection, named like ImageJ's Analyze Particles (BX/BY top-left, X/Y centre). */
+/** The length unit a result's table rows use: chosen from its largest feature, like a scale bar would. */
+export function tableUnit(doc: ResultDocument): { unit: string; perNm: number; calibrated: boolean } {
+  if (doc.calibration.source === 'uncalibrated' || doc.calibration.pixelWidthNm === undefined) {
+    return { unit: 'px', perNm: 1, calibrated: false };
+  }
+  const largest = Math.max(0, ...doc.detections.map((d) => Math.max(d.widthNm ?? 0, d.heightNm ?? 0)));
+  const { unit, perNm } = displayUnit(largest > 0 ? largest : doc.calibration.pixelWidthNm * 100);
+  return { unit, perNm, calibrated: true };
+}
+
 export function detectionRows(doc: ResultDocument): Array<Array<string | number>> {
+  const { unit, perNm, calibrated } = tableUnit(doc);
+  const px = doc.calibration.pixelWidthNm;
   return doc.detections.map((d) => {
-    const [x1, y1, x2, y2] = d.box;
-    const w = x2 - x1;
-    const h = y2 - y1;
+    const [x1, y1] = d.box;
+    const len = (pxValue: number, nm: number | undefined) =>
+      calibrated && nm !== undefined ? sig(nm / perNm) : pxValue;
+    const xNm = px !== undefined ? x1 * px : undefined;
+    const yNm = doc.calibration.pixelHeightNm !== undefined ? y1 * doc.calibration.pixelHeightNm : undefined;
     return [
       doc.image.path,
       doc.model.name,
       d.class,
       d.classId,
-      round(d.score, 4),
-      round(x1),
-      round(y1),
-      round(w),
-      round(h),
-      round(x1 + w / 2),
-      round(y1 + h / 2),
-      round(w * h),
-      'px',
+      d.score,
+      len(d.centroid[0], d.centroidNm?.[0]),
+      len(d.centroid[1], d.centroidNm?.[1]),
+      len(x1, xNm),
+      len(y1, yNm),
+      len(d.widthPx, d.widthNm),
+      len(d.heightPx, d.heightNm),
+      calibrated && d.areaNm2 !== undefined ? sig(d.areaNm2 / perNm ** 2) : d.areaPx,
+      len(d.ecdPx, d.ecdNm),
+      unit,
+      d.centroid[0],
+      d.centroid[1],
+      x1,
+      y1,
+      d.widthPx,
+      d.heightPx,
+      d.areaPx,
+      d.edgeTouching ? 'yes' : 'no',
+      px ?? '',
+      doc.calibration.source,
     ];
   });
 }
 
-/** One row per image and model: the total and the count per class (`bus=1; person=4`). */
 export function summaryRow(doc: ResultDocument): Array<string | number> {
-  const classes = Object.entries(doc.counts)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([c, n]) => `${c}=${n}`)
+  const { unit, perNm, calibrated } = tableUnit(doc);
+  const s = doc.summary;
+  const len = (v: number | undefined) => (v === undefined ? '' : calibrated ? sig(v / perNm) : v);
+  const area = (v: number) => (calibrated ? sig(v / perNm ** 2) : v);
+  const classes = s.classes
+    .map((c) => `${c.class}=${c.count}`)
+    .sort()
     .join('; ');
   return [
     doc.image.path,
     doc.model.name,
-    doc.detections.length,
+    s.count,
     classes,
+    area(s.totalArea),
+    area(s.meanArea),
+    s.areaPercent,
+    s.densityPerUm2 ?? '',
+    len(s.ecd?.mean),
+    len(s.ecd?.sd),
+    len(s.ecd?.median),
+    len(s.ecd?.d10),
+    len(s.ecd?.d50),
+    len(s.ecd?.d90),
+    unit,
     doc.image.width,
     doc.image.height,
+    doc.analysedArea.height,
+    doc.calibration.pixelWidthNm ?? '',
+    doc.calibration.source,
+    doc.tiling.tiles,
     doc.node,
     doc.analysedAt,
   ];
@@ -74,8 +151,8 @@ export function summaryRow(doc: ResultDocument): Array<string | number> {
 
 /**
  * Writes one image's results for one model: the annotated image, the CSV rows, then the JSON.
- * The JSON goes last because its presence means "done": a crash before it leaves the job to be
- * redone, and the CSV tables skip rows they already hold.
+ * The JSON goes last, flushed to disk, because its presence means "done": a crash before it leaves
+ * the job to be redone, and the CSV tables skip rows they already hold.
  */
 export async function writeResult(options: {
   resultsDir: string;
