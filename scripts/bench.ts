@@ -1,10 +1,17 @@
 /**
- * `npm run bench`: on the same images and model, in one run, bare ONNX Runtime `session.run`
- * images/s against the whole pipeline's images/s (file read → result files written), their ratio,
- * and each stage's share of the pipeline's time. `--json` prints the same as JSON.
+ * `npm run bench`: in one run, on the same inputs and the same ONNX Runtime session, bare
+ * `session.run` against the whole pipeline, and their ratio. Two cases:
  *
- * Options: --model <file.onnx> (default ../shared/models/yolov8n-fp32.onnx), --images <n> (default 40),
- * --rounds <n> (default 2; bare and pipeline alternate so both see the same machine load).
+ *  - photos: 640-input model on sample photos; the pipeline goes from file read to result files
+ *    written (decode, letterbox, inference, output decoding, annotated JPEG, CSV rows, JSON).
+ *  - tiled:  a 4096×4096 16-bit TIFF made of the sample photos at their original scale; the pipeline
+ *    reads and stretches it, cuts it into overlapping tiles, runs them, merges across seams and writes
+ *    the results. Bare: session.run on the same tiles, letterboxed beforehand.
+ *
+ * Bare and pipeline rounds alternate so both see the same machine load. Prints each stage's share of
+ * the pipeline's time (stages overlap, so shares are of the summed stage time). `--json` for JSON.
+ * Options: --model <file.onnx> (default ../shared/models/yolov8n-fp32.onnx), --images <n> (photos,
+ * default 40), --tiled-images <n> (default 2), --rounds <n> (default 2), --case photos|tiled|all.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -12,12 +19,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   analysisSettings,
-  decodeImage,
   InferenceWorker,
   type LoadedModel,
   letterboxGeometry,
-  letterboxInto,
+  letterboxTensor,
   ModelRegistry,
+  readAnalysisImage,
+  tileGrid,
 } from '@scopehive/inference';
 import {
   createLogger,
@@ -26,6 +34,7 @@ import {
   type Job,
   jobId,
   loadSettings,
+  type ResultDocument,
   sha256,
 } from '@scopehive/shared';
 import { Registry } from 'prom-client';
@@ -36,31 +45,29 @@ const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: path.join(shared, 'models/yolov8n-fp32.onnx') },
     images: { type: 'string', default: '40' },
+    'tiled-images': { type: 'string', default: '2' },
     rounds: { type: 'string', default: '2' },
+    case: { type: 'string', default: 'all' },
     json: { type: 'boolean', default: false },
   },
 });
-const imageCount = Number(args.images);
 const rounds = Number(args.rounds);
 const logger = createLogger('bench', 'warn');
+const settings = loadSettings({});
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-bench-'));
+const samples = ['bus.jpg', 'zidane.jpg'].map((f) => path.join(shared, 'images', f));
 
-/** Distinct files of the same size and cost: each sample image with a different 1-pixel-wide crop. */
-async function makeImages(dir: string): Promise<string[]> {
+/** Distinct photos of the same size and cost: each sample with a different 1-pixel-wide crop. */
+async function makePhotos(dir: string, count: number): Promise<string[]> {
   await fs.mkdir(dir, { recursive: true });
-  const sources = ['bus.jpg', 'zidane.jpg'].map((f) => path.join(shared, 'images', f));
   const files: string[] = [];
-  for (let i = 0; i < imageCount; i++) {
-    const src = sources[i % sources.length];
+  for (let i = 0; i < count; i++) {
+    const src = samples[i % samples.length];
     const meta = await sharp(src).metadata();
     const file = path.join(dir, `${String(i).padStart(4, '0')}-${path.basename(src)}`);
+    const crop = Math.floor(i / 2);
     await sharp(src)
-      .extract({
-        left: Math.floor(i / 2),
-        top: 0,
-        width: meta.width! - Math.floor(i / 2),
-        height: meta.height!,
-      })
+      .extract({ left: crop, top: 0, width: meta.width! - crop, height: meta.height! })
       .jpeg({ quality: 92 })
       .toFile(file);
     files.push(file);
@@ -68,22 +75,44 @@ async function makeImages(dir: string): Promise<string[]> {
   return files;
 }
 
-/** session.run alone, on the pipeline's own session, with inputs decoded and letterboxed beforehand. */
+/** 4096×4096 16-bit greyscale TIFFs: the sample photos at their original scale on a mid-grey field. */
+async function makeMicrographs(dir: string, count: number): Promise<string[]> {
+  await fs.mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const composite: sharp.OverlayOptions[] = [];
+    for (let y = 0, k = i; y + 1080 <= 4096; y += 1100) {
+      for (let x = 0; x + 1280 <= 4096; x += 1300, k++) {
+        composite.push({ input: samples[k % samples.length], left: x + (i % 7), top: y });
+      }
+    }
+    const file = path.join(dir, `${String(i).padStart(4, '0')}-field.tif`);
+    await sharp({ create: { width: 4096, height: 4096, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+      .composite(composite)
+      .greyscale()
+      .toColourspace('grey16')
+      .tiff({ compression: 'none' })
+      .toFile(file);
+    files.push(file);
+  }
+  return files;
+}
+
+/** session.run alone, on the pipeline's own session, with inputs prepared beforehand. */
 async function bare(model: LoadedModel, tensors: Float32Array[]): Promise<number> {
   const t0 = performance.now();
   for (const data of tensors) await model.run(data);
   return (performance.now() - t0) / 1000;
 }
 
-async function pipeline(models: ModelRegistry, files: string[], round: number) {
-  const metricsRegistry = new Registry();
-  const metrics = createPipelineMetrics(metricsRegistry, { rateWindowS: 60 });
+async function pipeline(models: ModelRegistry, files: string[], round: string) {
+  const metrics = createPipelineMetrics(new Registry(), { rateWindowS: 60 });
   const queue = new EmbeddedQueue({ capacity: 64, ackWaitMs: 600_000, maxDeliver: 1 });
-  const resultsDir = path.join(work, `results-${round}`);
   const model = models.list()[0];
-  const byImage = new Map<string, string>();
+  const byImage = new Map(files.map((f) => [path.basename(f), f]));
   let settled = 0;
-  let failures = 0;
+  let tiles = 0;
+  const failures: string[] = [];
   let done!: () => void;
   const finished = new Promise<void>((resolve) => {
     done = resolve;
@@ -91,23 +120,22 @@ async function pipeline(models: ModelRegistry, files: string[], round: number) {
   const worker = new InferenceWorker({
     queue,
     registry: models,
-    resultsDir,
+    resultsDir: path.join(work, `results-${round}`),
     imagePath: (job) => byImage.get(job.image)!,
-    onRejected: async () => {
-      failures++;
+    onRejected: async (job, rejection) => {
+      failures.push(`${job.image}: ${rejection.message}`);
     },
-    onSettled: () => {
+    onSettled: (_job, _outcome, doc?: ResultDocument) => {
+      tiles += doc?.tiling.tiles ?? 0;
       if (++settled === files.length) done();
     },
-    ...analysisSettings(loadSettings({})),
+    ...analysisSettings(settings),
     node: 'bench',
     metrics,
     logger,
   });
   const jobs: Job[] = [];
-  for (const file of files) {
-    const image = path.basename(file);
-    byImage.set(image, file);
+  for (const [image, file] of byImage) {
     const hash = sha256(await fs.readFile(file));
     jobs.push({
       id: jobId(hash, model.name, model.sha256),
@@ -126,99 +154,124 @@ async function pipeline(models: ModelRegistry, files: string[], round: number) {
   const seconds = (performance.now() - t0) / 1000;
   await worker.close();
   await queue.close();
+  if (failures.length > 0) throw new Error(`the pipeline failed on ${failures.join('; ')}`);
   const stages: Record<string, number> = {};
-  const histogram = await metrics.stageSeconds.get();
-  for (const v of histogram.values) {
-    if (v.metricName?.endsWith('_sum'))
-      stages[String(v.labels.stage)] = (stages[String(v.labels.stage)] ?? 0) + v.value;
+  for (const v of (await metrics.stageSeconds.get()).values) {
+    if (v.metricName?.endsWith('_sum')) stages[String(v.labels.stage)] = (stages[String(v.labels.stage)] ?? 0) + v.value;
   }
-  return { seconds, stages, failures };
+  return { seconds, stages, tiles };
 }
 
-const files = await makeImages(path.join(work, 'inbox'));
-const modelsDir = path.join(work, 'models');
-await fs.mkdir(modelsDir);
-await fs.copyFile(args.model, path.join(modelsDir, path.basename(args.model)));
+/** The tensors bare session.run gets: exactly what the pipeline feeds the model, prepared in advance. */
+async function prepareTensors(model: LoadedModel, files: string[], tiled: boolean): Promise<Float32Array[]> {
+  const w = model.inputWidth;
+  const h = model.inputHeight;
+  const tensors: Float32Array[] = [];
+  for (const file of files) {
+    const image = await readAnalysisImage(await fs.readFile(file), {
+      fileName: path.basename(file),
+      maxPixels: settings.maxPixels,
+      stretch: { low: settings.stretchLow, high: settings.stretchHigh },
+    });
+    const views = tiled
+      ? tileGrid(image.width, image.height, { tileWidth: w, tileHeight: h, overlap: settings.tileOverlap })
+      : [{ x: 0, y: 0, width: image.width, height: image.height }];
+    for (const v of views) {
+      const t = new Float32Array(3 * w * h);
+      letterboxTensor(image.rgb, letterboxGeometry(v.width, v.height, w, h), t, 0, { x: v.x, y: v.y, imageWidth: image.width });
+      tensors.push(t);
+    }
+  }
+  return tensors;
+}
+
+async function runCase(name: 'photos' | 'tiled', models: ModelRegistry, files: string[]) {
+  const model = models.list()[0];
+  const tensors = await prepareTensors(model, files, name === 'tiled');
+  await bare(model, tensors.slice(0, 3)); // warm-up
+  let bareSeconds = 0;
+  let pipeSeconds = 0;
+  let tiles = 0;
+  const stageTotals: Record<string, number> = {};
+  for (let r = 0; r < rounds; r++) {
+    bareSeconds += await bare(model, tensors);
+    const p = await pipeline(models, files, `${name}-${r}`);
+    pipeSeconds += p.seconds;
+    tiles += p.tiles;
+    for (const [k, v] of Object.entries(p.stages)) stageTotals[k] = (stageTotals[k] ?? 0) + v;
+  }
+  const images = files.length * rounds;
+  const stageSum = Object.values(stageTotals).reduce((a, b) => a + b, 0);
+  return {
+    case: name,
+    images: files.length,
+    runsPerImage: tensors.length / files.length,
+    tilesPerImage: tiles / images,
+    bare: { runsPerSecond: (tensors.length * rounds) / bareSeconds, imagesPerSecond: images / bareSeconds },
+    pipeline: { runsPerSecond: tiles / pipeSeconds, imagesPerSecond: images / pipeSeconds },
+    ratio: bareSeconds / pipeSeconds,
+    stageShare: Object.fromEntries(Object.entries(stageTotals).map(([k, v]) => [k, v / stageSum])),
+  };
+}
+
 const models = new ModelRegistry({
-  modelsDir,
+  modelsDir: path.join(work, 'models'),
   enabled: ['all'],
   providers: ['cpu'],
-  threads: 0,
-  defaults: { confidence: 0.25, iou: 0.45, maxDetections: 300 },
+  threads: settings.threads,
+  defaults: { confidence: settings.confidence, iou: settings.iou, maxDetections: settings.maxDetections },
   stableMs: 0,
   usePolling: false,
   pollIntervalMs: 1000,
   logger,
 });
+await fs.mkdir(path.join(work, 'models'));
+await fs.copyFile(args.model, path.join(work, 'models', path.basename(args.model)));
 await models.start();
 const model = models.list()[0];
 if (!model) throw new Error(`could not load ${args.model}`);
 
-const size = model.inputWidth;
-const tensors: Float32Array[] = [];
-for (const file of files) {
-  const image = await decodeImage(await fs.readFile(file), { maxPixels: 1e8 });
-  const t = new Float32Array(3 * size * size);
-  await letterboxInto(image, letterboxGeometry(image.width, image.height, size, size), t);
-  tensors.push(t);
+const reports = [];
+try {
+  if (args.case === 'all' || args.case === 'photos') {
+    reports.push(await runCase('photos', models, await makePhotos(path.join(work, 'photos'), Number(args.images))));
+  }
+  if (args.case === 'all' || args.case === 'tiled') {
+    const files = await makeMicrographs(path.join(work, 'micrographs'), Number(args['tiled-images']));
+    reports.push(await runCase('tiled', models, files));
+  }
+} finally {
+  await models.close();
+  await fs.rm(work, { recursive: true, force: true });
 }
-await bare(model, tensors.slice(0, 3)); // warm-up
 
-let bareSeconds = 0;
-let pipeSeconds = 0;
-const stageTotals: Record<string, number> = {};
-let failures = 0;
-for (let r = 0; r < rounds; r++) {
-  bareSeconds += await bare(model, tensors);
-  const p = await pipeline(models, files, r);
-  pipeSeconds += p.seconds;
-  failures += p.failures;
-  for (const [k, v] of Object.entries(p.stages)) stageTotals[k] = (stageTotals[k] ?? 0) + v;
-}
-await models.close();
-await fs.rm(work, { recursive: true, force: true });
-
-const n = files.length * rounds;
-const bareRate = n / bareSeconds;
-const pipeRate = n / pipeSeconds;
-const stageSum = Object.values(stageTotals).reduce((a, b) => a + b, 0);
-const report = {
+const header = {
   model: path.basename(args.model),
-  input: `${size}x${size}`,
-  images: files.length,
-  rounds,
+  input: `${model.inputWidth}x${model.inputHeight}`,
+  provider: model.provider,
   cpus: os.cpus().length,
-  bare: { imagesPerSecond: bareRate, msPerImage: (1000 * bareSeconds) / n },
-  pipeline: { imagesPerSecond: pipeRate, msPerImage: (1000 * pipeSeconds) / n, failures },
-  ratio: pipeRate / bareRate,
-  stageShare: Object.fromEntries(Object.entries(stageTotals).map(([k, v]) => [k, v / stageSum])),
-  stageMsPerImage: Object.fromEntries(Object.entries(stageTotals).map(([k, v]) => [k, (1000 * v) / n])),
+  rounds,
 };
-
 if (args.json) {
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...header, cases: reports }, null, 2)}\n`);
 } else {
   const f = (v: number, d = 1) => v.toFixed(d);
-  console.log(
-    `scopehive bench: ${report.model} (${report.input}), ${files.length} images × ${rounds} rounds, ${report.cpus} CPUs`,
-  );
+  console.log(`scopehive bench: ${header.model} (${header.input}, ${header.provider}), ${header.cpus} CPUs, ${rounds} rounds`);
   console.log('');
-  console.log('| run                                   | images/s | ms/image |');
-  console.log('|---------------------------------------|---------:|---------:|');
-  console.log(
-    `| bare session.run                      | ${f(bareRate).padStart(8)} | ${f(report.bare.msPerImage).padStart(8)} |`,
-  );
-  console.log(
-    `| pipeline (file read → results written) | ${f(pipeRate).padStart(8)} | ${f(report.pipeline.msPerImage).padStart(8)} |`,
-  );
-  console.log('');
-  console.log(`ratio pipeline / bare: ${report.ratio.toFixed(3)}`);
-  console.log('');
-  console.log('| stage       | share of stage time | ms/image (overlapping) |');
-  console.log('|-------------|--------------------:|-----------------------:|');
-  for (const [stage, share] of Object.entries(report.stageShare)) {
+  console.log('| case | images | model runs/image | bare runs/s | pipeline runs/s | pipeline images/s | ratio pipeline/bare |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of reports) {
     console.log(
-      `| ${stage.padEnd(11)} | ${`${f(share * 100)} %`.padStart(19)} | ${f(report.stageMsPerImage[stage]).padStart(22)} |`,
+      `| ${r.case} | ${r.images} | ${f(r.runsPerImage, 0)} | ${f(r.bare.runsPerSecond, 2)} | ${f(r.pipeline.runsPerSecond, 2)} | ${f(r.pipeline.imagesPerSecond, 2)} | **${f(r.ratio, 3)}** |`,
+    );
+  }
+  for (const r of reports) {
+    console.log('');
+    console.log(`${r.case}: share of the pipeline's stage time (stages overlap)`);
+    console.log(
+      Object.entries(r.stageShare)
+        .map(([stage, share]) => `${stage} ${f(share * 100)} %`)
+        .join(' · '),
     );
   }
 }

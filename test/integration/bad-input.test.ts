@@ -85,67 +85,67 @@ interface BadFile {
   reason: string;
   /** Moved to rejected/ (true) or left in the inbox (false). */
   moved: boolean;
-  /** Words the one-line reason must contain. */
+  /** What the one-line reason must say, in words a microscopist reads (not a decoder's jargon alone). */
   says: RegExp;
 }
 
 const BAD_FILES: BadFile[] = [
-  { name: 'empty.jpg', what: 'a zero-byte file', reason: 'empty', moved: false, says: /empty \(0 bytes\)/ },
+  { name: 'empty.jpg', what: 'a zero-byte file', reason: 'empty', moved: false, says: /empty|0 bytes/i },
   {
     name: 'truncated.jpg',
     what: 'a JPEG cut in half',
     reason: 'truncated',
     moved: true,
-    says: /incomplete/,
+    says: /incomplete|truncated|premature end/i,
   },
   {
     name: 'random.png',
     what: 'random bytes named .png',
     reason: 'unsupported',
     moved: true,
-    says: /not an image in a supported format/,
+    says: /not (a|an|supported)\b/i,
   },
   {
     name: 'damaged.png',
     what: 'a PNG signature followed by garbage',
     reason: 'corrupt',
     moved: true,
-    says: /could not be decoded/,
+    says: /could not be decoded|corrupt|damaged/i,
   },
   {
     name: 'notes.tif',
     what: 'a text file named .tif',
     reason: 'unsupported',
     moved: true,
-    says: /not an image in a supported format/,
+    says: /not (a|an|supported)\b/i,
   },
   {
     name: 'animation.jpg',
     what: 'a GIF named .jpg',
     reason: 'unsupported',
     moved: true,
-    says: /gif images are not supported/,
+    says: /not (a|an|supported)\b/i,
   },
   {
     name: 'scan.jpg',
     what: 'a BMP named .jpg',
     reason: 'unsupported',
     moved: true,
-    says: /not an image in a supported format/,
+    says: /not (a|an|supported)\b/i,
   },
   {
     name: 'bomb.png',
     what: 'a PNG claiming 100000 × 100000 pixels',
     reason: 'too_large',
     moved: true,
-    says: /pixel limit/,
+    says: /limit/,
   },
   {
     name: 'vanished.jpg',
     what: 'a file that vanishes after it was queued',
     reason: 'vanished',
     moved: false,
-    says: /disappeared before it could be read/,
+    says: /disappeared|vanished|no longer/i,
   },
 ];
 
@@ -223,7 +223,8 @@ describe('bad input never stops the service and is never lost', () => {
       expect(text.endsWith('\n')).toBe(true);
       expect(text.trimEnd().split('\n'), 'one line').toHaveLength(1);
       expect(text).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ${bad.reason}: `));
-      expect(text).toMatch(bad.says);
+      const message = text.slice(text.indexOf(`${bad.reason}: `) + bad.reason.length + 2);
+      expect(message).toMatch(bad.says);
       // Every model failed on it, and the reason file still holds the first, real reason.
       for (const model of MODELS) {
         expect(await exists(resultFiles(run.resultsDir, bad.name, model).json)).toBe(false);
@@ -238,7 +239,9 @@ describe('bad input never stops the service and is never lost', () => {
       if (bad.moved) {
         expect(text).not.toContain('file left at');
       }
-      const logged = run.logs.filter((l) => l.image === bad.name && l.reason === bad.reason && l.movedTo !== 0);
+      const logged = run.logs.filter(
+        (l) => l.image === bad.name && l.reason === bad.reason && l.movedTo !== 0,
+      );
       expect(logged.length).toBeGreaterThan(0);
     });
   }
@@ -259,7 +262,11 @@ describe('bad input never stops the service and is never lost', () => {
   });
 
   it('keeps an earlier rejected file when another bad file of the same name arrives', async () => {
-    await waitFor(() => exists(path.join(run.rejectedDir, 'truncated.jpg')), 30_000, 'the first truncated.jpg');
+    await waitFor(
+      () => exists(path.join(run.rejectedDir, 'truncated.jpg')),
+      30_000,
+      'the first truncated.jpg',
+    );
     const first = await fs.readFile(path.join(run.rejectedDir, 'truncated.jpg'));
     const zidane = await fs.readFile(sharedImage('zidane.jpg'));
     const second = zidane.subarray(0, zidane.length >> 1);

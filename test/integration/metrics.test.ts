@@ -54,7 +54,9 @@ describe('/metrics, /healthz and /readyz after a run', () => {
     expect(metrics).toContain('# TYPE scopehive_stage_duration_seconds histogram');
     for (const stage of ['read', 'decode', 'preprocess', 'inference', 'postprocess', 'write']) {
       expect(series('scopehive_stage_duration_seconds_count', { model: MODEL, stage }), stage).toBe(2);
-      expect(series('scopehive_stage_duration_seconds_sum', { model: MODEL, stage }), stage).toBeGreaterThan(0);
+      expect(series('scopehive_stage_duration_seconds_sum', { model: MODEL, stage }), stage).toBeGreaterThan(
+        0,
+      );
       expect(series('scopehive_stage_duration_seconds_bucket', { model: MODEL, stage, le: '+Inf' })).toBe(2);
     }
   });

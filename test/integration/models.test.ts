@@ -45,7 +45,7 @@ const REFERENCE: Record<string, Record<string, Expected[]>> = {
     'bus.jpg': [0.905, 0.891, 0.89, 0.836, 0.308].map((score, i) => ({ ...BUS_FP32[i], score })),
     'zidane.jpg': [0.832, 0.829, 0.395].map((score, i) => ({ ...ZIDANE_FP32[i], score })),
   },
-  'yolo11n_int8': {
+  yolo11n_int8: {
     // MODELS.md documents bus 0.50 and truck 0.45 on the same box. This runtime gives bus ~0.70, no truck
     // above 0.25, and a backpack ~0.30 on the right-hand person. It is not our letterbox: fed the pixels of
     // cv2.imread + cv2.resize(INTER_LINEAR) + copyMakeBorder (OpenCV 4.6), the same model in
@@ -66,7 +66,7 @@ const REFERENCE: Record<string, Record<string, Expected[]>> = {
       { class: 'person', score: 0.83 },
     ],
   },
-  'yolov10n_int8': {
+  yolov10n_int8: {
     'bus.jpg': [
       { class: 'bus', score: 0.934, box: [13, 234, 800, 740] },
       { class: 'person', score: 0.921 },
@@ -154,9 +154,10 @@ describe('every model in ../shared/models on bus.jpg and zidane.jpg', () => {
           }
           if (!Number.isNaN(e.score)) {
             const tolerance = e.weak ? 0.1 : 0.05;
-            expect(Math.abs(pick.score - e.score), `${e.class} ${e.score} scored ${pick.score}`).toBeLessThanOrEqual(
-              tolerance,
-            );
+            expect(
+              Math.abs(pick.score - e.score),
+              `${e.class} ${e.score} scored ${pick.score}`,
+            ).toBeLessThanOrEqual(tolerance);
           }
           unmatched.splice(unmatched.indexOf(pick), 1);
         }

@@ -90,13 +90,16 @@ describe('the inbox watcher, end to end', () => {
     expect(detections).toHaveLength(doc.detections.length);
     expect(detections.map((r) => r.Class)).toEqual(doc.detections.map((d) => d.class));
     expect(detections.every((r) => r.Model === MODEL && r.ResultId === doc.jobId)).toBe(true);
-    const [first] = detections;
-    const [x1, y1, x2, y2] = doc.detections[0].box;
-    expect(Number(first.BX)).toBeCloseTo(x1, 1);
-    expect(Number(first.BY)).toBeCloseTo(y1, 1);
-    expect(Number(first.Width)).toBeCloseTo(x2 - x1, 1);
-    expect(Number(first.Height)).toBeCloseTo(y2 - y1, 1);
-    expect(Number(first.Area)).toBeCloseTo((x2 - x1) * (y2 - y1), 0);
+    // An uncalibrated photo: sizes in pixels, ImageJ's names (BX, BY corner; Width, Height; Area).
+    detections.forEach((row, i) => {
+      const [x1, y1, x2, y2] = doc.detections[i].box;
+      expect(row.Unit).toBe('px');
+      expect(Number(row.BX)).toBeCloseTo(x1, 1);
+      expect(Number(row.BY)).toBeCloseTo(y1, 1);
+      expect(Number(row.Width)).toBeCloseTo(x2 - x1, 1);
+      expect(Number(row.Height)).toBeCloseTo(y2 - y1, 1);
+      expect(Math.abs(Number(row.Area) / ((x2 - x1) * (y2 - y1)) - 1)).toBeLessThan(1e-3);
+    });
 
     const summary = (await readCsv(path.join(run.resultsDir, 'summary.csv'))).filter(
       (r) => r.Image === 'bus.jpg',

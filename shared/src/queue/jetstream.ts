@@ -379,20 +379,16 @@ export class JetStreamQueue implements JobQueue {
     };
   }
 
+  /** Reports a job no delivery settled and ends it: the server would not deliver it again anyway. */
   async #exhausted(job: Job, msg: JsMsg): Promise<void> {
-    const deliveries = msg.info.deliveryCount;
-    if (this.#opts.onExhausted) {
-      try {
-        await this.#opts.onExhausted(job);
-      } catch (err) {
-        // Not terminated: it comes back after the ack wait and the report is tried again.
-        this.#log.error({ err: message(err), job: job.id }, 'reporting an exhausted job failed');
-        return;
-      }
-    } else {
+    const report = { job: job.id, model: job.model, image: job.image, deliveries: msg.info.deliveryCount };
+    try {
+      if (this.#opts.onExhausted) await this.#opts.onExhausted(job);
+      else this.#log.error(report, 'job not settled by any of its deliveries; dropped');
+    } catch (err) {
       this.#log.error(
-        { job: job.id, model: job.model, image: job.image, deliveries },
-        'job not settled on its last delivery; dropped',
+        { ...report, err: message(err) },
+        'job not settled by any of its deliveries; reporting it failed',
       );
     }
     const reason = `not settled after ${this.#opts.maxDeliver} deliveries`;
