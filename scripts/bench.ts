@@ -157,7 +157,8 @@ async function pipeline(models: ModelRegistry, files: string[], round: string) {
   if (failures.length > 0) throw new Error(`the pipeline failed on ${failures.join('; ')}`);
   const stages: Record<string, number> = {};
   for (const v of (await metrics.stageSeconds.get()).values) {
-    if (v.metricName?.endsWith('_sum')) stages[String(v.labels.stage)] = (stages[String(v.labels.stage)] ?? 0) + v.value;
+    if (v.metricName?.endsWith('_sum'))
+      stages[String(v.labels.stage)] = (stages[String(v.labels.stage)] ?? 0) + v.value;
   }
   return { seconds, stages, tiles };
 }
@@ -178,7 +179,11 @@ async function prepareTensors(model: LoadedModel, files: string[], tiled: boolea
       : [{ x: 0, y: 0, width: image.width, height: image.height }];
     for (const v of views) {
       const t = new Float32Array(3 * w * h);
-      letterboxTensor(image.rgb, letterboxGeometry(v.width, v.height, w, h), t, 0, { x: v.x, y: v.y, imageWidth: image.width });
+      letterboxTensor(image.rgb, letterboxGeometry(v.width, v.height, w, h), t, 0, {
+        x: v.x,
+        y: v.y,
+        imageWidth: image.width,
+      });
       tensors.push(t);
     }
   }
@@ -234,7 +239,9 @@ if (!model) throw new Error(`could not load ${args.model}`);
 const reports = [];
 try {
   if (args.case === 'all' || args.case === 'photos') {
-    reports.push(await runCase('photos', models, await makePhotos(path.join(work, 'photos'), Number(args.images))));
+    reports.push(
+      await runCase('photos', models, await makePhotos(path.join(work, 'photos'), Number(args.images))),
+    );
   }
   if (args.case === 'all' || args.case === 'tiled') {
     const files = await makeMicrographs(path.join(work, 'micrographs'), Number(args['tiled-images']));
@@ -256,9 +263,13 @@ if (args.json) {
   process.stdout.write(`${JSON.stringify({ ...header, cases: reports }, null, 2)}\n`);
 } else {
   const f = (v: number, d = 1) => v.toFixed(d);
-  console.log(`scopehive bench: ${header.model} (${header.input}, ${header.provider}), ${header.cpus} CPUs, ${rounds} rounds`);
+  console.log(
+    `scopehive bench: ${header.model} (${header.input}, ${header.provider}), ${header.cpus} CPUs, ${rounds} rounds`,
+  );
   console.log('');
-  console.log('| case | images | model runs/image | bare runs/s | pipeline runs/s | pipeline images/s | ratio pipeline/bare |');
+  console.log(
+    '| case | images | model runs/image | bare runs/s | pipeline runs/s | pipeline images/s | ratio pipeline/bare |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of reports) {
     console.log(

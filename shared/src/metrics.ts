@@ -103,7 +103,13 @@ export function createPipelineMetrics(
       help: 'Jobs waiting or in flight in the job queue.',
       registers,
       async collect() {
-        if (options.queueDepth) this.set(await options.queueDepth());
+        if (!options.queueDepth) return;
+        try {
+          this.set(await options.queueDepth());
+        } catch {
+          // The queue is unreachable (NATS down): no value rather than a failed scrape or a false 0.
+          this.reset();
+        }
       },
     }),
   };

@@ -1,6 +1,6 @@
 export * from './core/layout.ts';
-export * from './core/letterbox-tensor.ts';
 export * from './core/letterbox.ts';
+export * from './core/letterbox-tensor.ts';
 export * from './core/merge.ts';
 export * from './core/postprocess.ts';
 export * from './core/quantify.ts';
