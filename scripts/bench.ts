@@ -38,7 +38,7 @@ import {
   sha256,
 } from '@scopehive/shared';
 import { Registry } from 'prom-client';
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 
 const shared = process.env.SCOPEHIVE_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../shared');
 const { values: args } = parseArgs({
@@ -80,7 +80,7 @@ async function makeMicrographs(dir: string, count: number): Promise<string[]> {
   await fs.mkdir(dir, { recursive: true });
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
-    const composite: sharp.OverlayOptions[] = [];
+    const composite: OverlayOptions[] = [];
     for (let y = 0, k = i; y + 1080 <= 4096; y += 1100) {
       for (let x = 0; x + 1280 <= 4096; x += 1300, k++) {
         composite.push({ input: samples[k % samples.length], left: x + (i % 7), top: y });
@@ -138,7 +138,7 @@ async function pipeline(models: ModelRegistry, files: string[], round: string) {
   for (const [image, file] of byImage) {
     const hash = sha256(await fs.readFile(file));
     jobs.push({
-      id: jobId(hash, model.name, model.sha256),
+      id: jobId(hash, model.name, model.sha256, image),
       image,
       imageSha256: hash,
       imageBytes: 0,

@@ -1,11 +1,12 @@
 /**
  * The whole pipeline in one process: ingest watches the inbox, inference runs every model of the
  * models folder over the embedded queue, results land in the results folder, and one port serves
- * /metrics, /healthz and /readyz. `npm start` runs it; the integration tests start and stop it on
+ * /metrics (pipeline and device metrics), /healthz, /readyz and /images/latest.jpg. `npm start` runs it; the integration tests start and stop it on
  * temporary folders.
  */
 
 import type { Server } from 'node:http';
+import { LatestImage, startDeviceMetrics } from '@scopehive/exporter';
 import {
   createInferenceWorker,
   createModelRegistry,
@@ -87,6 +88,20 @@ export async function startPipeline(
   });
   await ingest.start();
 
+  // The exporter's part: device health and the latest annotated image, on the same port.
+  const device = startDeviceMetrics({
+    registry,
+    dataDir: settings.dataDir,
+    procRoot: settings.procRoot,
+    sysRoot: settings.sysRoot,
+    logger,
+  });
+  const latest = new LatestImage(settings.resultsDir);
+  await latest.start({
+    usePolling: shouldPoll(settings.polling, settings.resultsDir),
+    pollIntervalMs: settings.pollIntervalMs,
+  });
+
   let server: Server;
   let port: number;
   try {
@@ -98,6 +113,7 @@ export async function startPipeline(
         models.list().length > 0
           ? { ready: true }
           : { ready: false, reason: noModelHint(settings.modelsDir) },
+      routes: (app) => latest.routes(app),
     }));
   } catch (err) {
     await stop();
@@ -105,6 +121,8 @@ export async function startPipeline(
   }
 
   async function stop(): Promise<void> {
+    device.close();
+    await latest.close();
     await ingest.close();
     await worker.close();
     await queue.close();

@@ -21,9 +21,8 @@ export interface Job {
  * that now matches another) share one id, the queue drops the second as a duplicate and the CSV tables
  * skip its rows as already written.
  */
-export function jobId(imageSha256: string, model: string, modelSha256: string, image?: string): string {
-  const id = `${imageSha256.slice(0, 32)}.${model}.${modelSha256.slice(0, 16)}`;
-  return image === undefined ? id : `${id}.${sha256(image).slice(0, 16)}`;
+export function jobId(imageSha256: string, model: string, modelSha256: string, image: string): string {
+  return `${imageSha256.slice(0, 32)}.${model}.${modelSha256.slice(0, 16)}.${sha256(image).slice(0, 16)}`;
 }
 
 /** Turns an inbox-relative path into a safe, portable job path or throws (no `..`, no absolute paths). */

@@ -175,6 +175,16 @@ export const settingsSchema = {
     'SCOPEHIVE_MODEL_SHA256',
     '`npm run fetch-model`: expected SHA-256 of the download; a mismatch discards it.',
   ),
+  procRoot: setting.string(
+    'SCOPEHIVE_PROC_ROOT',
+    "Exporter: where the host's proc file system is mounted.",
+    '/proc',
+  ),
+  sysRoot: setting.string(
+    'SCOPEHIVE_SYS_ROOT',
+    "Exporter: where the host's sysfs is mounted (thermal zones).",
+    '/sys',
+  ),
   natsUrl: setting.optionalString(
     'NATS_URL',
     'NATS server(s) with JetStream; unset means the embedded queue.',

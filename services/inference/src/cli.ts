@@ -208,7 +208,7 @@ export async function analyze(argv: string[]): Promise<number> {
     const hash = await sha256File(input.file).catch(() => `unreadable-${input.image}`);
     for (const model of models) {
       await queue.publish({
-        id: jobId(hash, model.name, model.sha256),
+        id: jobId(hash, model.name, model.sha256, input.image),
         image: input.image,
         imageSha256: hash,
         imageBytes: 0,

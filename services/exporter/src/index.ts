@@ -1,0 +1,2 @@
+export * from './device-metrics.ts';
+export * from './latest-image.ts';
