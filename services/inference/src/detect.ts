@@ -39,7 +39,8 @@ export async function detectInTiles(
     views.push({ x: 0, y: 0, width: area.width, height: area.height, index: tiles.length });
   const per = 3 * model.inputWidth * model.inputHeight;
   const batch = Math.max(1, model.maxBatch);
-  const buffers = [new Float32Array(batch * per), new Float32Array(batch * per)];
+  // Two inputs in turn: one is with the session thread while the next batch is packed into the other.
+  const buffers: Float32Array[] = [new Float32Array(batch * per), new Float32Array(batch * per)];
   const batches: Tile[][] = [];
   for (let i = 0; i < views.length; i += batch) batches.push(views.slice(i, i + batch));
   const region = { imageWidth: image.width };
@@ -61,6 +62,7 @@ export async function detectInTiles(
     const running = model.run(buffers[b % 2], group.length);
     const next = b + 1 < batches.length ? pack(batches[b + 1], buffers[(b + 1) % 2]) : [];
     const output = await running;
+    buffers[b % 2] = output.input;
     times.inference += performance.now() - started;
     const t = performance.now();
     group.forEach((tile, i) => {

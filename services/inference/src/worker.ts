@@ -251,12 +251,9 @@ export class InferenceWorker {
         Object.assign(timings, times);
       } else {
         let t = performance.now();
-        let output: { data: Float32Array; dims: number[] };
-        try {
-          output = await model.run(p.input!);
-        } finally {
-          this.#returnBuffer(p.input!);
-        }
+        // The input goes to the session thread and comes back with the output; a failed run loses it.
+        const output = await model.run(p.input!);
+        this.#returnBuffer(output.input);
         timings.inference = performance.now() - t;
         t = performance.now();
         detections = postprocess(output.data, output.dims, model.output, p.geometry!, {

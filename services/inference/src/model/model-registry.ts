@@ -2,12 +2,12 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type Logger, type PipelineMetrics, StableFiles, sha256 } from '@scopehive/shared';
-import * as ort from 'onnxruntime-node';
 import { detectLayout, type OutputShapeInfo } from '../core/layout.ts';
 import { parseYoloMetadata, readOnnxMetadata, type YoloMetadata } from '../core/onnx-metadata.ts';
 import type { TilingMode } from '../core/tiling.ts';
 import { type CalibrationOverride, parseCalibrationOverride } from '../microscopy/calibration.ts';
 import { openSession } from './session.ts';
+import type { SessionThread } from './session-thread.ts';
 import { type ModelSidecar, readSidecar, SIDECAR_EXTENSIONS } from './sidecar.ts';
 
 export interface ModelRef {
@@ -23,12 +23,12 @@ export interface ModelDefaults {
 
 /** A model ready to run: its session, input geometry, output layout and thresholds. */
 export class LoadedModel implements ModelRef {
-  readonly #session: ort.InferenceSession;
+  readonly #session: SessionThread;
   #running = 0;
   #idle: Array<() => void> = [];
 
   constructor(
-    session: ort.InferenceSession,
+    session: SessionThread,
     readonly name: string,
     readonly file: string,
     readonly sha256: string,
@@ -52,22 +52,17 @@ export class LoadedModel implements ModelRef {
     this.#session = session;
   }
 
-  get inputName(): string {
-    return this.#session.inputNames[0];
-  }
-
-  /** Runs the model on `batch` packed images (NCHW float32). */
-  async run(input: Float32Array, batch = 1): Promise<{ data: Float32Array; dims: number[] }> {
+  /**
+   * Runs the model on `batch` packed images (NCHW float32). The input array is handed to the session
+   * thread and comes back as `input` once the run is over (reuse that one, not the original).
+   */
+  async run(
+    input: Float32Array,
+    batch = 1,
+  ): Promise<{ data: Float32Array; dims: number[]; input: Float32Array }> {
     this.#running++;
     try {
-      const tensor = new ort.Tensor(
-        'float32',
-        input.subarray(0, batch * 3 * this.inputHeight * this.inputWidth),
-        [batch, 3, this.inputHeight, this.inputWidth],
-      );
-      const out = await this.#session.run({ [this.inputName]: tensor });
-      const first = out[this.#session.outputNames[0]];
-      return { data: first.data as Float32Array, dims: first.dims.map(Number) };
+      return await this.#session.run(input, [batch, 3, this.inputHeight, this.inputWidth]);
     } finally {
       this.#running--;
       if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
@@ -305,11 +300,9 @@ export async function loadModel(options: {
     logger: options.logger,
   });
   try {
-    const [inputWidth, inputHeight] = inputSize(session, metadata);
+    const [inputWidth, inputHeight] = inputSize(session.inputShape, metadata);
     const blank = new Float32Array(3 * inputWidth * inputHeight);
-    const input = new ort.Tensor('float32', blank, [1, 3, inputHeight, inputWidth]);
-    const out = await session.run({ [session.inputNames[0]]: input });
-    const dims = out[session.outputNames[0]].dims.map(Number);
+    const { dims } = await session.run(blank, [1, 3, inputHeight, inputWidth]);
     const names = sidecar?.names ?? metadata.names;
     const output = detectLayout(dims, {
       numClasses: names.length > 0 ? names.length : undefined,
@@ -341,7 +334,7 @@ export async function loadModel(options: {
       classIds,
       metadata,
       sidecar,
-      dynamicBatch(session) ? DYNAMIC_BATCH : 1,
+      dynamicBatch(session.inputShape) ? DYNAMIC_BATCH : 1,
       sidecar
         ? parseCalibrationOverride(sidecar.extra, { source: 'model-sidecar', origin: sidecarFile(file) })
         : undefined,
@@ -396,16 +389,12 @@ export function sidecarTiling(
 /** Tiles per run for models whose batch axis is dynamic: enough to amortise a run, small enough for an NX. */
 const DYNAMIC_BATCH = 4;
 
-function dynamicBatch(session: ort.InferenceSession): boolean {
-  const meta = session.inputMetadata[0];
-  const shape = meta && 'shape' in meta ? (meta.shape as readonly (number | string)[]) : [];
+function dynamicBatch(shape: ReadonlyArray<number | string>): boolean {
   return typeof shape[0] === 'string' || Number(shape[0]) < 0;
 }
 
 /** Input width and height: fixed dims of the graph's input, else Ultralytics `imgsz`, else 640. */
-function inputSize(session: ort.InferenceSession, metadata: YoloMetadata): [number, number] {
-  const meta = session.inputMetadata[0];
-  const shape = meta && 'shape' in meta ? (meta.shape as readonly (number | string)[]) : [];
+function inputSize(shape: ReadonlyArray<number | string>, metadata: YoloMetadata): [number, number] {
   const h = Number(shape[2]);
   const w = Number(shape[3]);
   if (Number.isInteger(w) && w > 0 && Number.isInteger(h) && h > 0) return [w, h];

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from '@scopehive/shared';
-import * as ort from 'onnxruntime-node';
+import { SessionThread } from './session-thread.ts';
 
 export type ProviderName = 'tensorrt' | 'cuda' | 'cpu';
 
@@ -16,44 +16,44 @@ export interface SessionOptions {
 const unavailable = new Map<string, string>();
 
 /**
- * Opens an ONNX Runtime session on the first execution provider that loads (TensorRT, then CUDA,
- * then CPU by default). A provider that fails falls back to the next with a warning.
+ * Opens an ONNX Runtime session, in its own thread, on the first execution provider that loads
+ * (TensorRT, then CUDA, then CPU by default). A provider that fails falls back to the next with a
+ * warning.
  */
 export async function openSession(
   model: Uint8Array,
   options: SessionOptions,
-): Promise<{ session: ort.InferenceSession; provider: string }> {
-  const errors: string[] = [];
-  for (const provider of options.providers) {
-    const known = unavailable.get(provider);
-    if (known) {
-      errors.push(`${provider}: ${known}`);
-      continue;
-    }
-    try {
-      const session = await ort.InferenceSession.create(model, {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-        // Spinning threads wait for work by burning CPU, which the decode and write stages of the
-        // pipeline need on a small device; without it throughput is the same and the cores are shared.
-        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-        ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
-      });
-      return { session, provider };
-    } catch (err) {
-      const message = firstLine(err);
-      // A provider that is not built in fails for every model; a model that cannot load fails everywhere.
-      if (provider !== 'cpu' && /not (supported|available|found|enabled)|backend|provider/i.test(message)) {
-        unavailable.set(provider, message);
-      }
-      errors.push(`${provider}: ${message}`);
-      options.logger?.warn(
-        { provider, err: message },
-        `execution provider ${provider} did not load; trying the next`,
-      );
-    }
+): Promise<{ session: SessionThread; provider: string }> {
+  const skipped = options.providers
+    .filter((p) => unavailable.has(p))
+    .map((p) => `${p}: ${unavailable.get(p)}`);
+  const providers = options.providers.filter((p) => !unavailable.has(p));
+  if (providers.length === 0) {
+    throw new Error(`no execution provider could load the model (${skipped.join('; ')})`);
   }
-  throw new Error(`no execution provider could load the model (${errors.join('; ')})`);
+  let session: SessionThread;
+  try {
+    session = await SessionThread.open(model, { providers, threads: options.threads });
+  } catch (err) {
+    throw new Error(
+      `${firstLine(err)}${skipped.length > 0 ? ` (not tried again: ${skipped.join('; ')})` : ''}`,
+    );
+  }
+  for (const { provider, message } of session.failures) {
+    // A provider that is not built in fails for every model: remember it. A model that fails on it is
+    // reported by the next provider's failure, if any.
+    if (
+      provider !== 'cpu' &&
+      /not (supported|available|found|enabled)|shared library|backend/i.test(message)
+    ) {
+      unavailable.set(provider, message);
+    }
+    options.logger?.warn(
+      { provider, err: message },
+      `execution provider ${provider} did not load; trying the next`,
+    );
+  }
+  return { session, provider: session.provider };
 }
 
 function firstLine(err: unknown): string {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@scopehive/shared';
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { nvidiaDevicePresent, openSession, resolveProviders } from '../../src/model/session.ts';
 
@@ -54,10 +53,15 @@ describe.skipIf(nvidiaDevicePresent())('openSession on a CPU-only machine', () =
     expect(warnings[0].fields.provider).toBe('cuda');
     expect(String(warnings[0].fields.err)).not.toContain('\n');
 
-    // The CPU session runs the model: YOLO11 at 320 gives 84 rows (4 box + 80 classes) × 2100 anchors.
-    const input = new ort.Tensor('float32', new Float32Array(3 * 320 * 320).fill(0.5), [1, 3, 320, 320]);
-    const output = await session.run({ images: input });
-    expect(output[session.outputNames[0]].dims).toEqual([1, 84, 2100]);
+    // The CPU session runs the model (in its thread): YOLO11 at 320 gives 84 rows (4 box + 80 classes)
+    // × 2100 anchors, and the input comes back whole for reuse.
+    const input = new Float32Array(3 * 320 * 320).fill(0.5);
+    const output = await session.run(input, [1, 3, 320, 320]);
+    expect(output.dims).toEqual([1, 84, 2100]);
+    expect(output.data).toHaveLength(84 * 2100);
+    expect(input.length).toBe(0); // transferred to the session thread…
+    expect(output.input).toHaveLength(3 * 320 * 320); // …and handed back
+    expect(output.input[0]).toBe(0.5);
     await session.release();
   });
 

@@ -1,0 +1,61 @@
+// The ONNX Runtime session of one model, in its own worker thread. onnxruntime-node runs inference
+// on the calling JavaScript thread, so a session on the main thread would stop decoding, letterboxing
+// and result writing for the whole run; here the main thread stays free and the two overlap.
+// Plain JavaScript: worker threads load it without the TypeScript loader. Protocol: session-thread.ts.
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+
+const { model, providers, threads } = workerData;
+let session;
+const failures = [];
+
+const firstLine = (err) => String(err?.message ?? err).split('\n')[0];
+
+for (const provider of providers) {
+  try {
+    session = await ort.InferenceSession.create(model, {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      // Spinning ORT threads wait for work by burning CPU that decoding and writing need on a small device.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    });
+    const shape = (i) => {
+      const meta = session.inputMetadata?.[i];
+      return meta && 'shape' in meta ? meta.shape : [];
+    };
+    parentPort.postMessage({
+      type: 'open',
+      provider,
+      failures,
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      inputShape: shape(0),
+    });
+    break;
+  } catch (err) {
+    failures.push({ provider, message: firstLine(err) });
+  }
+}
+if (!session) parentPort.postMessage({ type: 'failed', failures });
+
+parentPort.on('message', async (message) => {
+  if (message.type === 'close') {
+    await session?.release();
+    parentPort.close();
+    return;
+  }
+  const { id, buffer, length, dims } = message;
+  try {
+    const input = new ort.Tensor('float32', new Float32Array(buffer, 0, length), dims);
+    const outputs = await session.run({ [session.inputNames[0]]: input });
+    const out = outputs[session.outputNames[0]];
+    const data = out.data;
+    parentPort.postMessage({ type: 'result', id, buffer, data, dims: out.dims.map(Number) }, [
+      buffer,
+      data.buffer,
+    ]);
+  } catch (err) {
+    parentPort.postMessage({ type: 'error', id, buffer, message: firstLine(err) }, [buffer]);
+  }
+});

@@ -1,0 +1,129 @@
+import { Worker } from 'node:worker_threads';
+
+/** What the session thread reports once the model is open. */
+interface Opened {
+  type: 'open';
+  provider: string;
+  failures: Array<{ provider: string; message: string }>;
+  inputNames: string[];
+  outputNames: string[];
+  inputShape: Array<number | string>;
+}
+
+type Reply =
+  | Opened
+  | { type: 'failed'; failures: Array<{ provider: string; message: string }> }
+  | { type: 'result'; id: number; buffer: ArrayBuffer; data: Float32Array; dims: number[] }
+  | { type: 'error'; id: number; buffer: ArrayBuffer; message: string };
+
+interface Pending {
+  resolve: (r: { data: Float32Array; dims: number[]; input: Float32Array }) => void;
+  reject: (err: Error) => void;
+  length: number;
+}
+
+/**
+ * An ONNX Runtime session running in a worker thread (see session-thread.mjs for why). Inputs are
+ * transferred, not copied: the Float32Array given to `run` is unusable until the promise resolves,
+ * which hands it back as `input` for reuse.
+ */
+export class SessionThread {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #next = 1;
+  #failed?: Error;
+
+  private constructor(
+    worker: Worker,
+    readonly provider: string,
+    readonly inputNames: string[],
+    readonly outputNames: string[],
+    readonly inputShape: Array<number | string>,
+    /** Providers tried before the one used, and why they did not load. */
+    readonly failures: Array<{ provider: string; message: string }>,
+  ) {
+    this.#worker = worker;
+    worker.on('message', (reply: Reply) => this.#onReply(reply));
+    worker.on('error', (err) => this.#fail(err));
+    worker.on('exit', (code) => this.#fail(new Error(`the session thread exited (code ${code})`)));
+  }
+
+  /** Opens the model on the first provider that loads; throws with every provider's reason otherwise. */
+  static async open(
+    model: Uint8Array,
+    options: { providers: readonly string[]; threads: number },
+  ): Promise<SessionThread> {
+    const worker = new Worker(new URL('./session-thread.mjs', import.meta.url), {
+      workerData: { model, providers: [...options.providers], threads: options.threads },
+    });
+    const first = await new Promise<Reply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (first.type !== 'open') {
+      await worker.terminate();
+      const reasons =
+        first.type === 'failed'
+          ? first.failures.map((f) => `${f.provider}: ${f.message}`).join('; ')
+          : 'no reply';
+      throw new Error(`no execution provider could load the model (${reasons})`);
+    }
+    return new SessionThread(
+      worker,
+      first.provider,
+      first.inputNames,
+      first.outputNames,
+      first.inputShape,
+      first.failures,
+    );
+  }
+
+  /** Runs the model on `input` (its first `dims` product of floats). */
+  run(
+    input: Float32Array,
+    dims: readonly number[],
+  ): Promise<{ data: Float32Array; dims: number[]; input: Float32Array }> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const length = dims.reduce((a, b) => a * b, 1);
+    if (input.byteOffset !== 0 || length > input.length) {
+      return Promise.reject(new RangeError(`input of ${input.length} floats cannot hold ${dims.join('×')}`));
+    }
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, length: input.length });
+      const buffer = input.buffer as ArrayBuffer;
+      this.#worker.postMessage({ type: 'run', id, buffer, length, dims: [...dims] }, [buffer]);
+    });
+  }
+
+  async release(): Promise<void> {
+    this.#worker.postMessage({ type: 'close' });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void this.#worker.terminate().then(() => resolve()), 5000);
+      this.#worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #onReply(reply: Reply): void {
+    if (reply.type !== 'result' && reply.type !== 'error') return;
+    const pending = this.#pending.get(reply.id);
+    if (!pending) return;
+    this.#pending.delete(reply.id);
+    const input = new Float32Array(reply.buffer, 0, pending.length);
+    if (reply.type === 'result') pending.resolve({ data: reply.data, dims: reply.dims, input });
+    else {
+      const err = new Error(reply.message) as Error & { input?: Float32Array };
+      err.input = input;
+      pending.reject(err);
+    }
+  }
+
+  #fail(err: Error): void {
+    this.#failed ??= err;
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
