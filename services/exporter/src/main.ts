@@ -40,7 +40,7 @@ const { server, port } = await startHttpServer({
   host: settings.host,
   port: settings.port,
   registry,
-  health: () => ({ ready: true }),
+  health: () => volume.state,
   readiness: () => volume.state,
   routes: (app) => latest.routes(app),
 });

@@ -1,0 +1,248 @@
+/**
+ * The device stack end to end on loopback (issue 4): a real `nats-server -js`, ingest, two inference
+ * processes and the exporter as separate processes started as their containers start them, and a
+ * real `prometheus` with the repository's scrape configuration. What can run here runs for real;
+ * only the exporter's GPU tool and thermal zone are fixtures (no GPU on this machine).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ResultDocument } from '@scopehive/shared';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { exists } from '../integration/helpers/pipeline.ts';
+import { dashboardQueries, type PanelQuery, proxiedImages } from './helpers/dashboards.ts';
+import { readResults, resultJson, resultProblems } from './helpers/results.ts';
+import { get, model, promtool, repoRoot, Stack, sharedDir, waitReady, waitUntil } from './helpers/stack.ts';
+
+const dashboardsDir = path.join(repoRoot, 'grafana', 'dashboards');
+const bus = await fs.readFile(path.join(sharedDir, 'images', 'bus.jpg'));
+const zidane = await fs.readFile(path.join(sharedDir, 'images', 'zidane.jpg'));
+const semTiff = await fs.readFile(path.join(sharedDir, 'microscopy', 'sem-tiff', 'fei-sem-rbc.tif'));
+
+let stack: Stack;
+let quality = 96;
+
+/**
+ * `count` photos that are new images to the pipeline: the two sample photos re-encoded at a quality
+ * not used before, so every one has its own bytes (and its own job).
+ */
+async function newPhotos(folder: string, count: number): Promise<Map<string, Buffer>> {
+  const photos = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const q = quality--;
+    const [source, name] = i % 2 === 0 ? [bus, 'bus'] : [zidane, 'zidane'];
+    photos.set(`${folder}/${name}-q${q}.jpg`, await sharp(source).jpeg({ quality: q }).toBuffer());
+  }
+  return photos;
+}
+
+async function dropAll(images: Map<string, Buffer>): Promise<void> {
+  await Promise.all([...images].map(([name, bytes]) => stack.drop(name, bytes)));
+}
+
+/** Waits until every image has its result JSON; the documents. */
+function resultsOf(images: readonly string[], timeoutMs = 90_000): Promise<ResultDocument[]> {
+  return waitUntil(
+    async (note) => {
+      const missing = [];
+      for (const image of images) {
+        if (!(await exists(resultJson(stack.resultsDir, image, model)))) missing.push(image);
+      }
+      note(`no result yet for ${missing.join(', ')}`);
+      return missing.length === 0 ? readResults(stack.resultsDir, images, model) : undefined;
+    },
+    timeoutMs,
+    `results of ${images.length} images`,
+  );
+}
+
+/** The first result written for any of `images`. */
+function firstResultOf(images: readonly string[]): Promise<ResultDocument> {
+  return waitUntil(
+    async () => {
+      for (const image of images) {
+        const file = resultJson(stack.resultsDir, image, model);
+        if (await exists(file)) return JSON.parse(await fs.readFile(file, 'utf8')) as ResultDocument;
+      }
+      return undefined;
+    },
+    90_000,
+    'a first result',
+  );
+}
+
+/** Every job settled (acknowledged or terminated): nothing left that could be delivered again. */
+async function queueDrained(): Promise<void> {
+  await waitUntil(
+    async (note) => {
+      const jobs = await stack.jobsInStream().catch(() => undefined);
+      note(`${jobs ?? 'unknown'} jobs in the stream`);
+      return jobs === 0;
+    },
+    60_000,
+    'the job stream to be empty',
+  );
+}
+
+beforeAll(async () => {
+  stack = await Stack.create();
+  try {
+    await stack.start();
+  } catch (err) {
+    console.error(stack.report());
+    throw err;
+  }
+}, 150_000);
+
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') console.error(stack.report());
+});
+
+afterAll(async () => {
+  await stack?.close();
+}, 60_000);
+
+describe('the device stack on loopback', () => {
+  it('scrapes every service with the repository scrape configuration (targets rewritten; promtool check config)', async () => {
+    const check = promtool(['check', 'config', stack.prometheusConfig]);
+    expect(check.status, check.output).toBe(0);
+    expect(check.output).toContain('SUCCESS');
+    await waitUntil(
+      async (note) => {
+        const res = await get(`${stack.prometheus.url}/api/v1/targets`);
+        const targets = res?.status === 200 ? JSON.parse(res.text).data.activeTargets : [];
+        const states = targets.map(
+          (t: { labels: { job: string }; scrapeUrl: string; health: string; lastError: string }) =>
+            `${t.labels.job} ${t.scrapeUrl} ${t.health} ${t.lastError}`,
+        );
+        note(states.join('; '));
+        // ingest, two inference processes, exporter, prometheus itself.
+        return targets.length === 5 && targets.every((t: { health: string }) => t.health === 'up');
+      },
+      30_000,
+      'every scrape target to be up',
+    );
+  });
+
+  it('gives every image dropped into the inbox exactly one result, from both inference processes', async () => {
+    const images = new Map<string, Buffer>([
+      ['session-1/bus.jpg', bus],
+      ['session-1/zidane.jpg', zidane],
+      // Calibrated (FEI tag), larger than the model input: tiled, sizes in nm for the size histogram.
+      ['session-1/fei-sem-rbc.tif', semTiff],
+      ...(await newPhotos('session-1', 9)),
+    ]);
+    const corrupt = 'session-1/broken.jpg';
+    await dropAll(images);
+    await stack.drop(corrupt, Buffer.from('these bytes are not a JPEG image\n'.repeat(64)));
+
+    const docs = await resultsOf([...images.keys()]);
+    const rejected = path.join(stack.rejectedDir, corrupt);
+    await waitUntil(async () => exists(`${rejected}.reason.txt`), 60_000, 'the corrupt file to be set aside');
+    await queueDrained();
+
+    expect(await resultProblems(stack.resultsDir, 'session-1', [...images.keys()], model)).toEqual([]);
+    expect(await exists(rejected)).toBe(true);
+    expect(await exists(path.join(stack.inboxDir, corrupt))).toBe(false);
+    const sem = docs.find((d) => d.image.path === 'session-1/fei-sem-rbc.tif');
+    expect(sem?.calibration.source).toBe('fei-tiff');
+    expect(sem?.detections.some((d) => d.ecdNm !== undefined)).toBe(true);
+    // Both processes pull from the one stream: each was waiting for work when the batch arrived.
+    expect(new Set(docs.map((d) => d.node))).toEqual(new Set(['stack-inference-1', 'stack-inference-2']));
+  }, 150_000);
+
+  it('loses and duplicates nothing when an inference process is killed (SIGKILL) mid-run', async () => {
+    const redeliveredBefore = await stack.redeliveries();
+    const images = await newPhotos('session-2', 10);
+    await dropAll(images);
+    // The process that wrote the first result has the batch's next jobs in hand.
+    const first = await firstResultOf([...images.keys()]);
+    const victim = stack.inference.find((s) => s.node === first.node);
+    expect(victim, `no running inference process is ${first.node}`).toBeDefined();
+    await stack.killInference(victim!);
+
+    const docs = await resultsOf([...images.keys()]);
+    await queueDrained();
+    expect(await resultProblems(stack.resultsDir, 'session-2', [...images.keys()], model)).toEqual([]);
+    const survivor = stack.inference[0].node;
+    expect(docs.every((d) => d.node === victim!.node || d.node === survivor)).toBe(true);
+    // The jobs the killed process held came back after the ack wait and were done by the other one.
+    expect(await stack.redeliveries(), 'the kill hit no job in flight').toBeGreaterThan(redeliveredBefore);
+
+    // A replacement on the same port, so Prometheus scrapes it as the same target.
+    await stack.startInference('stack-inference-3', victim!.port);
+  }, 150_000);
+
+  it('loses and duplicates nothing when NATS restarts mid-run, and every service is ready again', async () => {
+    const images = await newPhotos('session-3', 8);
+    await dropAll(images);
+    await firstResultOf([...images.keys()]);
+    // Same port, same JetStream store: the device's NATS container restarting.
+    await stack.nats.restart();
+
+    await resultsOf([...images.keys()]);
+    await queueDrained();
+    expect(await resultProblems(stack.resultsDir, 'session-3', [...images.keys()], model)).toEqual([]);
+    for (const service of [stack.ingest, ...stack.inference]) {
+      expect(service.process.output, `${service.node} saw no reconnect`).toContain('reconnected to NATS');
+    }
+    await Promise.all(stack.services().map((s) => waitReady(s, 60_000)));
+  }, 150_000);
+
+  it('has data for every PromQL expression of every dashboard panel', async () => {
+    const queries = dashboardQueries(dashboardsDir);
+    expect(queries.length).toBeGreaterThan(0);
+    const explain = (q: PanelQuery, answer: string) =>
+      `${q.dashboard} / "${q.panel}" (${q.refId}): ${q.expr}${q.promql === q.expr ? '' : ` → ${q.promql}`} → ${answer}`;
+    // Rates need two scrapes of a counter that moved: poll for a while rather than sleep.
+    let noData: string[] = [];
+    const deadline = Date.now() + 60_000;
+    do {
+      noData = [];
+      for (const q of queries) {
+        const answer = await instantQuery(q.promql);
+        if (!answer.hasData) noData.push(explain(q, answer.text));
+      }
+      if (noData.length > 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+    } while (noData.length > 0 && Date.now() < deadline);
+    expect(noData, 'panels that would show "No data"').toEqual([]);
+
+    // Text panels that show an image through Grafana's data source proxy to the exporter.
+    for (const image of proxiedImages(dashboardsDir, 'scopehive-exporter')) {
+      const res = await fetch(`${stack.exporter.url}${image.path}`);
+      expect(res.status, `${image.panel}: GET ${image.path}`).toBe(200);
+      expect(res.headers.get('content-type'), image.panel).toMatch(/^image\//);
+    }
+  }, 90_000);
+
+  it('serves /metrics that pass promtool check metrics from every service', async () => {
+    const failures: string[] = [];
+    for (const service of stack.services()) {
+      const res = await get(`${service.url}/metrics`);
+      expect(res?.status, `${service.node} /metrics`).toBe(200);
+      const check = promtool(['check', 'metrics'], res?.text ?? '');
+      if (check.status !== 0) failures.push(`${service.service} (${service.node}):\n${check.output}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
+/** An instant query through Prometheus's HTTP API: data means at least one series with a number. */
+async function instantQuery(promql: string): Promise<{ hasData: boolean; text: string }> {
+  const res = await get(`${stack.prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  if (!res) return { hasData: false, text: 'Prometheus did not answer' };
+  const body = JSON.parse(res.text) as {
+    status: string;
+    error?: string;
+    data?: { resultType: string; result: unknown };
+  };
+  if (body.status !== 'success' || !body.data) return { hasData: false, text: body.error ?? res.text };
+  const values =
+    body.data.resultType === 'vector'
+      ? (body.data.result as Array<{ value: [number, string] }>).map((s) => s.value[1])
+      : body.data.resultType === 'scalar'
+        ? [(body.data.result as [number, string])[1]]
+        : [];
+  const text = values.length === 0 ? 'no series' : `values ${values.slice(0, 5).join(', ')}`;
+  return { hasData: values.some((v) => v !== 'NaN'), text };
+}
