@@ -183,10 +183,10 @@ describe('the device stack on loopback', () => {
     await resultsOf([...images.keys()]);
     await queueDrained();
     expect(await resultProblems(stack.resultsDir, 'session-3', [...images.keys()], model)).toEqual([]);
+    await Promise.all(stack.services().map((s) => waitReady(s, 60_000)));
     for (const service of [stack.ingest, ...stack.inference]) {
       expect(service.process.output, `${service.node} saw no reconnect`).toContain('reconnected to NATS');
     }
-    await Promise.all(stack.services().map((s) => waitReady(s, 60_000)));
   }, 150_000);
 
   it('has data for every PromQL expression of every dashboard panel', async () => {

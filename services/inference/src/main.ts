@@ -3,11 +3,20 @@
  * embedded queue when NATS_URL is unset), results to the share. Several of these processes, on one
  * device or many, share the work.
  */
-import { createPipelineMetrics, onShutdown, openQueue, startServiceBase } from '@scopehive/shared';
+import {
+  createPipelineMetrics,
+  onShutdown,
+  openQueue,
+  type Readiness,
+  startServiceBase,
+} from '@scopehive/shared';
+import type { ModelRegistry } from './model/model-registry.ts';
 import { createInferenceWorker, createModelRegistry, noModelHint } from './service.ts';
 
-let state = { queue: 'connecting to the job queue', models: 0, modelsDir: '' };
+// Filled in as start-up proceeds; /readyz reports whichever step is still missing.
+let waitingFor: Readiness = { ready: false, reason: 'connecting to the job queue' };
 let connected = () => false;
+let models: ModelRegistry | undefined;
 const base = await startServiceBase({
   service: 'inference',
   folders: (s) => ({
@@ -17,14 +26,14 @@ const base = await startServiceBase({
     rejected: { path: s.rejectedDir, writable: true },
   }),
   readiness: () => {
-    if (!connected()) return { ready: false, reason: state.queue };
-    if (state.models === 0) return { ready: false, reason: noModelHint(state.modelsDir) };
+    if (!connected()) return waitingFor;
+    if (!models || models.list().length === 0)
+      return { ready: false, reason: noModelHint(base.settings.modelsDir) };
     return { ready: true };
   },
 });
 const { settings, logger, registry } = base;
-state.modelsDir = settings.modelsDir;
-state = { ...state, queue: `waiting for NATS at ${settings.natsUrl ?? 'embedded'}` };
+waitingFor = { ready: false, reason: `waiting for NATS at ${settings.natsUrl}` };
 const shutdown = new AbortController();
 const opened = await openQueue(settings, logger, { name: 'inference', signal: shutdown.signal });
 const { queue } = opened;
@@ -33,15 +42,14 @@ const metrics = createPipelineMetrics(registry, {
   rateWindowS: settings.rateWindowS,
   queueDepth: () => queue.depth(),
 });
-const models = createModelRegistry(settings, logger, metrics);
-models.on('change', () => {
-  state.models = models.list().length;
-  if (state.models === 0) logger.warn(noModelHint(settings.modelsDir));
+models = createModelRegistry(settings, logger, metrics);
+const loaded = models;
+loaded.on('change', () => {
+  if (loaded.list().length === 0) logger.warn(noModelHint(settings.modelsDir));
 });
-await models.start();
-state.models = models.list().length;
-if (state.models === 0) logger.warn(noModelHint(settings.modelsDir));
-const worker = createInferenceWorker({ settings, queue, registry: models, logger, metrics });
+await loaded.start();
+if (loaded.list().length === 0) logger.warn(noModelHint(settings.modelsDir));
+const worker = createInferenceWorker({ settings, queue, registry: loaded, logger, metrics });
 worker.start();
 logger.info({ queue: opened.engine, node: settings.nodeName }, 'inference running');
 
@@ -49,6 +57,6 @@ onShutdown(async () => {
   shutdown.abort();
   await worker.close();
   await queue.close();
-  await models.close();
+  await loaded.close();
   await base.close();
 });

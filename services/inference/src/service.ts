@@ -117,5 +117,6 @@ export function analysisSettings(settings: Settings) {
     node: settings.nodeName,
     tiling: { mode: settings.tiling, overlap: settings.tileOverlap, wholeImagePass: settings.wholeImagePass },
     stretch: { low: settings.stretchLow, high: settings.stretchHigh },
+    heartbeatMs: Math.max(500, Math.floor(settings.ackWaitMs / 3)),
   };
 }

@@ -57,6 +57,11 @@ export interface WorkerOptions {
   logger: Logger;
   /** Images decoded and letterboxed ahead of the one being inferred. */
   prefetch?: number;
+  /**
+   * How often a job in hand tells the queue it is still being worked on (a third of the queue's ack
+   * wait): a 4k micrograph in 64 tiles on a small CPU can take longer than the ack wait.
+   */
+  heartbeatMs?: number;
 }
 
 interface Prepared {
@@ -94,6 +99,7 @@ export class InferenceWorker {
   readonly #decoded = new Map<string, Promise<AnalysisImage>>();
   readonly #buffers = new Map<number, Float32Array[]>();
   readonly #writes = new Set<Promise<void>>();
+  readonly #heartbeats = new Map<JobDelivery, NodeJS.Timeout>();
   #abort = new AbortController();
   #closed = false;
   #running?: Promise<void>;
@@ -149,9 +155,11 @@ export class InferenceWorker {
 
   async #prepare(delivery: JobDelivery): Promise<Prepared | undefined> {
     const { job } = delivery;
+    this.#startHeartbeat(delivery);
     const timings: Partial<Record<Stage, number>> = {};
     const model = this.#opts.registry.get(job.model);
     if (!model) {
+      this.#stopHeartbeat(delivery);
       await delivery.term(`model ${job.model} is not loaded`);
       this.#opts.logger.warn(
         { image: job.image, model: job.model },
@@ -371,6 +379,7 @@ export class InferenceWorker {
    * delay, and rejected with its last error once the queue's attempts are spent.
    */
   async #fail(delivery: JobDelivery, err: unknown): Promise<void> {
+    this.#stopHeartbeat(delivery);
     const { job } = delivery;
     const { logger } = this.#opts;
     const imageProblem = err instanceof ImageRejection || isFileError(err) || isDecoderError(err);
@@ -405,7 +414,21 @@ export class InferenceWorker {
     this.#opts.onSettled?.(job, 'rejected');
   }
 
+  #startHeartbeat(delivery: JobDelivery): void {
+    const every = this.#opts.heartbeatMs;
+    if (!every) return;
+    const timer = setInterval(() => void delivery.working().catch(() => undefined), every);
+    timer.unref();
+    this.#heartbeats.set(delivery, timer);
+  }
+
+  #stopHeartbeat(delivery: JobDelivery): void {
+    clearInterval(this.#heartbeats.get(delivery));
+    this.#heartbeats.delete(delivery);
+  }
+
   async #settle(delivery: JobDelivery, outcome: 'ok' | 'skipped', doc?: ResultDocument): Promise<void> {
+    this.#stopHeartbeat(delivery);
     await delivery.ack();
     this.#opts.metrics?.imagesTotal.inc({ model: delivery.job.model, outcome });
     this.#opts.onSettled?.(delivery.job, outcome, doc);

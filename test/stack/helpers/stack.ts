@@ -138,13 +138,18 @@ export class Stack {
     return (await res.json()) as Jsz;
   }
 
-  /** Deliveries handed out again by the job consumers since the stream was made. */
+  /**
+   * Deliveries of jobs that had been delivered before, over the job consumers' lifetime: each
+   * consumer serves one model's subject, so its deliveries count up in `consumer_seq` while
+   * `stream_seq` is the last job delivered (every job up to it was delivered at least once).
+   * (`num_redelivered` will not do: it counts only redelivered jobs not yet acknowledged.)
+   */
   async redeliveries(): Promise<number> {
     const jsz = await this.jsz();
     const consumers = (jsz.account_details ?? []).flatMap((a) =>
       (a.stream_detail ?? []).flatMap((s) => s.consumer_detail ?? []),
     );
-    return consumers.reduce((n, c) => n + (c.num_redelivered ?? 0), 0);
+    return consumers.reduce((n, c) => n + c.delivered.consumer_seq - c.delivered.stream_seq, 0);
   }
 
   /** One report of every process's output, for a failing test. */
@@ -345,7 +350,7 @@ export interface Jsz {
   account_details?: Array<{
     stream_detail?: Array<{
       name: string;
-      consumer_detail?: Array<{ name: string; num_redelivered?: number; num_ack_pending?: number }>;
+      consumer_detail?: Array<{ name: string; delivered: { consumer_seq: number; stream_seq: number } }>;
     }>;
   }>;
 }
