@@ -53,7 +53,8 @@ const { values: args } = parseArgs({
 });
 const rounds = Number(args.rounds);
 const logger = createLogger('bench', 'warn');
-const settings = loadSettings({});
+// Settings come from the environment like the service's (SCOPEHIVE_ANNOTATE=false, SCOPEHIVE_THREADS=…).
+const settings = loadSettings();
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-bench-'));
 const samples = ['bus.jpg', 'zidane.jpg'].map((f) => path.join(shared, 'images', f));
 

@@ -1,4 +1,4 @@
-import { letterboxGeometry } from './core/letterbox.ts';
+import { type Letterbox, letterboxGeometry } from './core/letterbox.ts';
 import { letterboxTensor } from './core/letterbox-tensor.ts';
 import {
   DEFAULT_MERGE_IOS,
@@ -22,8 +22,8 @@ export interface StageTimes {
 /**
  * Runs a model over the tiles of an image (or of its area above a data bar) and merges the findings
  * across the seams. Tiles go to the model in batches when its input has a dynamic batch axis, one at
- * a time otherwise; the next batch is letterboxed while the current one runs (ONNX Runtime works off
- * the main thread), using two input buffers in turn. `wholePass` adds one letterboxed pass over the
+ * a time otherwise. The session thread always has the next batch queued behind the running one, and
+ * the batch after that is letterboxed meanwhile, so the model never waits for this thread. `wholePass` adds one letterboxed pass over the
  * whole area, for objects larger than the tile overlap.
  */
 export async function detectInTiles(
@@ -39,35 +39,44 @@ export async function detectInTiles(
     views.push({ x: 0, y: 0, width: area.width, height: area.height, index: tiles.length });
   const per = 3 * model.inputWidth * model.inputHeight;
   const batch = Math.max(1, model.maxBatch);
-  // Two inputs in turn: one is with the session thread while the next batch is packed into the other.
-  const buffers: Float32Array[] = [new Float32Array(batch * per), new Float32Array(batch * per)];
   const batches: Tile[][] = [];
   for (let i = 0; i < views.length; i += batch) batches.push(views.slice(i, i + batch));
-  const region = { imageWidth: image.width };
-  const pack = (group: Tile[], buffer: Float32Array) => {
+  // Three inputs in turn: one running in the session thread, one queued behind it, one being packed.
+  const free: Float32Array[] = [0, 1, 2].map(() => new Float32Array(batch * per));
+  const pending: Array<{
+    group: Tile[];
+    geometries: Letterbox[];
+    submitted: number;
+    run: ReturnType<LoadedModel['run']>;
+  }> = [];
+  let next = 0;
+  let lastEnd = 0;
+  const submit = () => {
+    const group = batches[next++];
+    const buffer = free.pop()!;
     const t = performance.now();
     const geometries = group.map((tile, i) => {
       const g = letterboxGeometry(tile.width, tile.height, model.inputWidth, model.inputHeight);
-      letterboxTensor(image.rgb, g, buffer, i * per, { ...region, x: tile.x, y: tile.y });
+      letterboxTensor(image.rgb, g, buffer, i * per, { imageWidth: image.width, x: tile.x, y: tile.y });
       return g;
     });
     times.preprocess += performance.now() - t;
-    return geometries;
+    pending.push({ group, geometries, submitted: performance.now(), run: model.run(buffer, group.length) });
   };
   const found: TileDetection[] = [];
-  let geometries = pack(batches[0], buffers[0]);
-  for (let b = 0; b < batches.length; b++) {
-    const group = batches[b];
-    const started = performance.now();
-    const running = model.run(buffers[b % 2], group.length);
-    const next = b + 1 < batches.length ? pack(batches[b + 1], buffers[(b + 1) % 2]) : [];
-    const output = await running;
-    buffers[b % 2] = output.input;
-    times.inference += performance.now() - started;
+  while (next < batches.length && pending.length < 2) submit();
+  while (pending.length > 0) {
+    const head = pending.shift()!;
+    const output = await head.run;
+    const ended = performance.now();
+    times.inference += ended - Math.max(head.submitted, lastEnd);
+    lastEnd = ended;
+    free.push(output.input);
+    if (next < batches.length) submit();
     const t = performance.now();
-    group.forEach((tile, i) => {
+    head.group.forEach((tile, i) => {
       const whole = options.wholePass && tile.index === tiles.length;
-      const dets = postprocess(output.data, output.dims, model.output, geometries[i], {
+      const dets = postprocess(output.data, output.dims, model.output, head.geometries[i], {
         ...model.thresholds,
         classes: model.classIds,
         names: model.names,
@@ -82,7 +91,6 @@ export async function detectInTiles(
       }
     });
     times.postprocess += performance.now() - t;
-    geometries = next;
   }
   const t = performance.now();
   const merged = mergeTileDetections(found, {

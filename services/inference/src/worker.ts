@@ -85,6 +85,8 @@ interface Prepared {
 const RETRY_DELAY_MS = 2000;
 const DECODED_CACHE_SIZE = 3;
 const MAX_PENDING_WRITES = 2;
+/** Runs handed to the session threads at once: one running, one queued behind it. */
+const RUNS_IN_FLIGHT = 2;
 
 /**
  * The inference pipeline around the pure core: take a job, read and decode the image, letterbox it,
@@ -100,6 +102,7 @@ export class InferenceWorker {
   readonly #buffers = new Map<number, Float32Array[]>();
   readonly #writes = new Set<Promise<void>>();
   readonly #heartbeats = new Map<JobDelivery, NodeJS.Timeout>();
+  #lastRunEnd = 0;
   #abort = new AbortController();
   #closed = false;
   #running?: Promise<void>;
@@ -137,10 +140,17 @@ export class InferenceWorker {
     }
     const channel = new BoundedChannel<Promise<Prepared | undefined>>(this.#opts.prefetch ?? 2);
     const infer = (async () => {
+      // The next image's run is handed to the session thread before the current one finishes, so the
+      // model never waits for this thread to collect a result.
+      const inFlight = new Set<Promise<void>>();
       for await (const next of channel) {
         const prepared = await next;
-        if (prepared) await this.#inferAndWrite(prepared);
+        if (!prepared) continue;
+        const run = this.#inferAndWrite(prepared).finally(() => inFlight.delete(run));
+        inFlight.add(run);
+        while (inFlight.size >= RUNS_IN_FLIGHT) await Promise.race(inFlight);
       }
+      await Promise.all(inFlight);
     })();
     try {
       for await (const delivery of this.#opts.queue.consume({ models, signal })) {
@@ -258,12 +268,15 @@ export class InferenceWorker {
         );
         Object.assign(timings, times);
       } else {
-        let t = performance.now();
+        const submitted = performance.now();
         // The input goes to the session thread and comes back with the output; a failed run loses it.
         const output = await model.run(p.input!);
         this.#returnBuffer(output.input);
-        timings.inference = performance.now() - t;
-        t = performance.now();
+        // Time the run itself, not its wait behind the run before it.
+        const ended = performance.now();
+        timings.inference = ended - Math.max(submitted, this.#lastRunEnd);
+        this.#lastRunEnd = ended;
+        const t = performance.now();
         detections = postprocess(output.data, output.dims, model.output, p.geometry!, {
           ...model.thresholds,
           classes: model.classIds,

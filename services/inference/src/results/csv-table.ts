@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { csvRow, parseCsvLine } from './csv.ts';
@@ -47,15 +48,11 @@ export class CsvTables {
     const headerLine = csvRow([...header, 'ResultId']);
     const state = await this.#scan(file, headerLine);
     if (state.keys.has(key)) return false;
-    const text = rows.map((r) => csvRow([...r, key])).join('');
-    if (state.scanned === 0) {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, headerLine + text);
-    } else {
-      await fs.appendFile(file, text);
-    }
+    if (state.scanned === 0) await createTable(file, headerLine);
+    // O_APPEND: rows another process appends meanwhile are never overwritten. `scanned` stays
+    // where it was, so the next look reads them along with these.
+    await fs.appendFile(file, rows.map((r) => csvRow([...r, key])).join(''));
     state.keys.add(key);
-    state.scanned += Buffer.byteLength(state.scanned === 0 ? headerLine + text : text);
     return true;
   }
 
@@ -101,5 +98,24 @@ export class CsvTables {
     }
     state.scanned += Buffer.byteLength(text);
     return state;
+  }
+}
+
+/**
+ * Creates the table holding only its header, unless it exists: another process sharing the results
+ * folder may be creating it at this moment. The header goes into a temporary file that is then
+ * linked into place, which either succeeds whole or finds the table there; neither writer truncates
+ * rows the other has appended.
+ */
+async function createTable(file: string, headerLine: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  await fs.writeFile(tmp, headerLine);
+  try {
+    await fs.link(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await fs.rm(tmp, { force: true });
   }
 }
