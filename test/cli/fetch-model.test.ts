@@ -100,7 +100,10 @@ describe('fetch-model downloads (from a loopback HTTP server standing in for the
       process.execPath,
       ['--import', 'tsx', 'scripts/fetch-model.ts', '--url', `http://127.0.0.1:${port}/yolo.onnx`],
       { cwd: repo, env: { ...process.env, SCOPEHIVE_MODELS_DIR: path.join(work, 'offline') } },
-    ).catch((e: { code: number; stderr: string }) => e);
+    ).then(
+      (r) => ({ code: 0, stderr: r.stderr }),
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([
       `fetch-model: cannot reach 127.0.0.1:${port} (ECONNREFUSED); is this machine offline? Copy a .onnx model into the models folder by hand instead.`,
