@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
@@ -25,6 +25,9 @@ export interface StableFilesEvents {
   error: [error: Error];
 }
 
+/** Shortest wait before a new folder is read again (see `#sweepLater`). */
+const SWEEP_MIN_MS = 100;
+
 interface Pending {
   size: number;
   mtimeMs: number;
@@ -39,6 +42,11 @@ interface Pending {
 export class StableFiles extends EventEmitter<StableFilesEvents> {
   readonly #opts: StableFilesOptions;
   readonly #pending = new Map<string, Pending>();
+  /** Files chokidar or a folder sweep has reported, so a sweep does not report them twice. */
+  readonly #seen = new Set<string>();
+  /** Folders chokidar has reported. */
+  readonly #folders = new Set<string>();
+  readonly #sweeps = new Set<NodeJS.Timeout>();
   #watcher?: FSWatcher;
   #closed = false;
 
@@ -58,12 +66,21 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
       ignorePermissionErrors: true,
       interval: pollIntervalMs,
       binaryInterval: pollIntervalMs,
-      ignored: (file, stats) =>
-        isHiddenOrPartial(path.relative(root, file)) || (!!stats?.isFile() && !this.#opts.accept(file)),
+      ignored: (file, stats) => this.#ignored(file, stats),
     });
-    this.#watcher.on('add', (file) => this.#track(file));
+    this.#watcher.on('add', (file) => {
+      if (this.#seen.has(file)) return; // found first by a sweep of its new folder
+      this.#seen.add(file);
+      this.#track(file);
+    });
     this.#watcher.on('change', (file) => this.#track(file));
+    this.#watcher.on('addDir', (dir) => {
+      this.#folders.add(dir);
+      this.#sweepLater(dir);
+    });
+    this.#watcher.on('unlinkDir', (dir) => this.#folders.delete(dir));
     this.#watcher.on('unlink', (file) => {
+      this.#seen.delete(file);
       this.#untrack(file);
       this.emit('removed', file);
     });
@@ -74,6 +91,8 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#sweeps) clearTimeout(timer);
+    this.#sweeps.clear();
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     this.#pending.clear();
     await this.#watcher?.close();
@@ -82,6 +101,57 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
   /** Files seen but not yet stable. */
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  #ignored(file: string, stats?: Stats): boolean {
+    return (
+      isHiddenOrPartial(path.relative(this.#opts.root, file)) ||
+      (!!stats?.isFile() && !this.#opts.accept(file))
+    );
+  }
+
+  /**
+   * chokidar reads a new folder and only then starts watching it, so a file written in between raises
+   * no event (paulmillr/chokidar#1471, by inotify and by polling alike): a session folder created
+   * and saved into at once loses files. So a new folder is read again once chokidar has had time to
+   * watch it, and again after each read that found something, until a read finds nothing new.
+   */
+  #sweepLater(dir: string): void {
+    if (this.#closed) return;
+    const timer = setTimeout(
+      () => {
+        this.#sweeps.delete(timer);
+        void this.#sweep(dir);
+      },
+      Math.max(this.#opts.stableMs, SWEEP_MIN_MS),
+    );
+    this.#sweeps.add(timer);
+  }
+
+  async #sweep(dir: string): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return; // removed again
+    }
+    let found = false;
+    for (const entry of entries) {
+      const file = path.join(dir, entry.name);
+      if (this.#closed || this.#seen.has(file) || this.#ignored(file)) continue;
+      if (entry.isDirectory()) {
+        // A folder made in the same gap: chokidar reports it, and its files, once told.
+        if (!this.#folders.has(file)) {
+          this.#watcher?.add(file);
+          found = true;
+        }
+      } else if (entry.isFile() && this.#opts.accept(file)) {
+        this.#seen.add(file);
+        this.#track(file);
+        found = true;
+      }
+    }
+    if (found) this.#sweepLater(dir);
   }
 
   #track(file: string): void {

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -158,6 +159,47 @@ describe('StableFiles', () => {
     await fs.rm(file);
     await until(() => seen.removed.length > 0);
     expect(seen.removed).toEqual([file]);
+  });
+
+  it('reports every file written into a folder created while watching, however quickly they follow', async () => {
+    // chokidar reads a new folder, then starts watching it: a file written between the two raises no
+    // event (paulmillr/chokidar#1471). Acquisition software that creates a session folder and saves
+    // into it at once, while this process is busy analysing, hits that gap.
+    const { seen } = await watch();
+    const script = `
+      const fs = require('node:fs');
+      const path = require('node:path');
+      const root = process.argv[1];
+      for (let run = 0; run < 20; run++) {
+        const folder = path.join(root, 'session-' + run);
+        fs.mkdirSync(folder);
+        for (let i = 0; i < 4; i++) {
+          fs.writeFileSync(path.join(folder, 'img' + i + '.tif'), 'pixels');
+          const until = Date.now() + i * 3;
+          while (Date.now() < until);
+        }
+        fs.mkdirSync(path.join(folder, 'grid'));
+        fs.writeFileSync(path.join(folder, 'grid', 'img.tif'), 'pixels');
+      }`;
+    // The watching process is busy (decoding, letterboxing) most of the time, as during analysis.
+    const busy = setInterval(() => {
+      const until = Date.now() + 15;
+      while (Date.now() < until);
+    }, 20);
+    try {
+      await new Promise<void>((resolve, reject) =>
+        execFile(process.execPath, ['-e', script, root], (err) => (err ? reject(err) : resolve())),
+      );
+      await sleep(STABLE_MS * 4);
+    } finally {
+      clearInterval(busy);
+    }
+    const expected = Array.from({ length: 20 }, (_, run) => [
+      ...Array.from({ length: 4 }, (_, i) => path.join(root, `session-${run}`, `img${i}.tif`)),
+      path.join(root, `session-${run}`, 'grid', 'img.tif'),
+    ]).flat();
+    await until(() => seen.stable.length >= expected.length, 10_000).catch(() => undefined);
+    expect(seen.stable.map((s) => s.file).sort()).toEqual(expected.sort());
   });
 
   it('stops reporting after close()', async () => {

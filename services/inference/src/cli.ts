@@ -28,7 +28,7 @@ import { InferenceWorker } from './worker.ts';
 
 const USAGE = `usage: scopehive analyze <files or folders…> [--model <name|file.onnx>]… [--out <folder>] [--quiet]
 
-  Analyses every JPEG, PNG, TIFF or WebP image given (folders recursively) with every model
+  Analyses every JPEG, PNG, TIFF, WebP or DM3/DM4 image given (folders recursively) with every model
   (default: all models in SCOPEHIVE_MODELS_DIR, ./data/models) and writes the results to --out
   (default: SCOPEHIVE_RESULTS_DIR, ./data/results). Images that already have a current result are
   skipped. Exit code: 0 all analysed, 1 some files failed, 2 bad usage.`;
@@ -130,7 +130,8 @@ export async function analyze(argv: string[]): Promise<number> {
   const logger = createLogger('cli', values.quiet ? 'silent' : 'error');
   const resultsDir = path.resolve(values.out ?? settings.resultsDir);
   const inputs = await collectInputs(positionals);
-  if (inputs.length === 0) throw new UsageError('no JPEG, PNG, TIFF or WebP images found in what was given');
+  if (inputs.length === 0)
+    throw new UsageError('no JPEG, PNG, TIFF, WebP or DM3/DM4 images found in what was given');
   const providers = resolveProviders(settings.providers, nvidiaDevicePresent());
   const models: LoadedModel[] = [];
   for (const file of await resolveModelFiles(values.model ?? [], settings.modelsDir)) {

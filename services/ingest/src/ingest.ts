@@ -115,7 +115,7 @@ export class Ingest {
         this.#ignored.add(file);
         this.#opts.logger.info(
           { file: path.relative(this.#opts.inboxDir, file) },
-          `ignoring ${path.basename(file)}: not a supported image type (JPEG, PNG, TIFF, WebP)`,
+          `ignoring ${path.basename(file)}: not a supported image type (JPEG, PNG, TIFF, WebP, DM3/DM4)`,
         );
       }
       return;

@@ -14,7 +14,7 @@ import type { ResolvedCalibration } from '../microscopy/calibration.ts';
 import type { LoadedModel } from '../model/model-registry.ts';
 
 const r = (v: number, digits = 2) => Number(v.toFixed(digits));
-/** Physical values keep 4 significant digits: nm-scale particles and µm-scale cells alike. */
+/** Physical values keep 6 significant digits: nm-scale particles and µm-scale cells alike. */
 const sig = (v: number) => Number(v.toPrecision(6));
 
 function stats(s: SizeStats | undefined): ResultSizeStats | undefined {

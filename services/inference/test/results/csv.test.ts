@@ -131,6 +131,27 @@ describe('CsvTables', () => {
     expect(lines.at(-1)).toBe('');
   });
 
+  it('keeps every row when two processes start the same table at once: one header, no row lost', async () => {
+    // Two inference processes share the results folder; each has its own CsvTables.
+    const a = new CsvTables();
+    const b = new CsvTables();
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    const added = await Promise.all(
+      keys.map((k, i) => (i % 2 === 0 ? a : b).append(file, HEADER, k, [[`img${i}.tif`, 'pore', i]])),
+    );
+    expect(added).toEqual(keys.map(() => true));
+    const lines = (await read()).split('\n');
+    expect(lines[0]).toBe('Image,Class,Area,ResultId');
+    expect(lines.slice(1, -1).sort()).toEqual(keys.map((k, i) => `img${i}.tif,pore,${i},${k}`).sort());
+    // Each sees the other's rows: nothing is appended twice.
+    for (const [i, k] of keys.entries()) {
+      expect(await a.append(file, HEADER, k, [[`img${i}.tif`, 'pore', i]])).toBe(false);
+      expect(await b.append(file, HEADER, k, [[`img${i}.tif`, 'pore', i]])).toBe(false);
+    }
+    expect((await read()).split('\n')).toHaveLength(keys.length + 2);
+    expect((await fs.readdir(path.dirname(file))).sort()).toEqual(['detections.csv']);
+  });
+
   it('rejects a failed append for its caller only (no unhandled rejection) and runs the next one', async () => {
     const tables = new CsvTables();
     const broken = tables.append(file, HEADER, 'k1', null as never);
