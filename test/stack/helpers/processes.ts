@@ -3,6 +3,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 /** How much of each process's output is kept for the failure report. */
 const maxLogChars = 200_000;
 
+// Each process has its own group, which a Ctrl-C to the test runner does not reach: if the runner
+// exits without the test's clean-up, the groups go with it.
+const running = new Set<StackProcess>();
+process.once('exit', () => {
+  for (const p of running) p.signal('SIGKILL');
+});
+
 export interface StartProcessOptions {
   /** Shown in the log report. */
   name: string;
@@ -42,6 +49,7 @@ export class StackProcess {
         this.#output = this.#output.slice(cut);
       }
     };
+    running.add(this);
     this.#child.stdout?.on('data', keep);
     this.#child.stderr?.on('data', keep);
     this.exited = new Promise((resolve) => {
@@ -51,6 +59,7 @@ export class StackProcess {
         resolve(this.#exit);
       });
       this.#child.once('exit', (code, signal) => {
+        running.delete(this);
         this.#exit = { code, signal };
         resolve(this.#exit);
       });

@@ -30,6 +30,8 @@ export interface Service {
 
 /** Ack wait of the job queue: short, so that the jobs of a killed inference process come back soon. */
 const ackWaitMs = 5000;
+/** Prometheus scrapes and evaluates this often in the test (the device: every 15 s). */
+const scrapeIntervalMs = 1000;
 
 /**
  * Settings from the test runner's own environment must not leak into the services: each gets exactly
@@ -126,6 +128,32 @@ export class Stack {
     await fs.rename(staged, target);
   }
 
+  /**
+   * Waits until Prometheus has scraped every target at least twice since `since` (ms since epoch),
+   * so that figures of that moment are in its history as two samples (what `rate()` and `increase()`
+   * need) even if a process is killed next.
+   */
+  async scrapedTwiceSince(since: number): Promise<void> {
+    await waitUntil(
+      async (note) => {
+        const res = await get(`${this.prometheus.url}/api/v1/targets`);
+        if (res?.status !== 200) return false;
+        const targets = JSON.parse(res.text).data.activeTargets as Array<{
+          scrapeUrl: string;
+          lastScrape: string;
+          health: string;
+        }>;
+        const behind = targets.filter(
+          (t) => t.health !== 'up' || Date.parse(t.lastScrape) - scrapeIntervalMs <= since,
+        );
+        note(`waiting for ${behind.map((t) => `${t.scrapeUrl} (${t.health}, ${t.lastScrape})`).join(', ')}`);
+        return behind.length === 0;
+      },
+      30_000,
+      'Prometheus to scrape every target twice',
+    );
+  }
+
   /** Jobs in the job stream, waiting or in flight, from NATS monitoring. */
   async jobsInStream(): Promise<number> {
     return (await this.jsz()).messages;
@@ -152,9 +180,40 @@ export class Stack {
     return consumers.reduce((n, c) => n + c.delivered.consumer_seq - c.delivered.stream_seq, 0);
   }
 
-  /** One report of every process's output, for a failing test. */
-  report(): string {
-    return this.#processes.map((p) => p.report()).join('\n');
+  /** One report of every process's output and of the job stream, for a failing test. */
+  async report(): Promise<string> {
+    const jsz = await this.jsz().then(
+      (j) =>
+        JSON.stringify(
+          (j.account_details ?? []).flatMap((a) =>
+            (a.stream_detail ?? []).map((s) => ({
+              stream: s.name,
+              state: s.state,
+              consumers: s.consumer_detail?.map(
+                ({
+                  name,
+                  delivered,
+                  ack_floor,
+                  num_ack_pending,
+                  num_redelivered,
+                  num_waiting,
+                  num_pending,
+                }) => ({
+                  name,
+                  delivered,
+                  ack_floor,
+                  num_ack_pending,
+                  num_redelivered,
+                  num_waiting,
+                  num_pending,
+                }),
+              ),
+            })),
+          ),
+        ),
+      (err: Error) => `unavailable: ${err.message}`,
+    );
+    return [...this.#processes.map((p) => p.report()), `──── NATS /jsz ────\n${jsz}`].join('\n');
   }
 
   /** Stops every process (SIGTERM to its group, SIGKILL after 5 s), NATS, and removes every folder. */
@@ -231,14 +290,17 @@ export class Stack {
   async #startPrometheus(): Promise<void> {
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
-    const text = rewriteScrapeConfig(await fs.readFile(path.join(repoRoot, 'prometheus', 'prometheus.yml'), 'utf8'), {
-      ingest: [`127.0.0.1:${this.ingest.port}`],
-      inference: this.#inferenceTargets,
-      exporter: [`127.0.0.1:${this.exporter.port}`],
-      prometheus: [address],
-      // NATS is scraped through prometheus-nats-exporter (a container image, no binary here).
-      nats: undefined,
-    });
+    const text = rewriteScrapeConfig(
+      await fs.readFile(path.join(repoRoot, 'prometheus', 'prometheus.yml'), 'utf8'),
+      {
+        ingest: [`127.0.0.1:${this.ingest.port}`],
+        inference: this.#inferenceTargets,
+        exporter: [`127.0.0.1:${this.exporter.port}`],
+        prometheus: [address],
+        // NATS is scraped through prometheus-nats-exporter (a container image, no binary here).
+        nats: undefined,
+      },
+    );
     await fs.mkdir(path.dirname(this.prometheusConfig), { recursive: true });
     await fs.writeFile(this.prometheusConfig, text);
     const proc = new StackProcess({
@@ -275,9 +337,15 @@ export function rewriteScrapeConfig(text: string, targets: Record<string, string
     global?: Record<string, unknown>;
     scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }> }>;
   };
-  config.global = { ...config.global, scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' };
+  config.global = {
+    ...config.global,
+    scrape_interval: '1s',
+    scrape_timeout: '1s',
+    evaluation_interval: '1s',
+  };
   config.scrape_configs = config.scrape_configs.filter((job) => {
-    if (!(job.job_name in targets)) throw new Error(`the stack test does not know scrape job ${job.job_name}`);
+    if (!(job.job_name in targets))
+      throw new Error(`the stack test does not know scrape job ${job.job_name}`);
     const replacement = targets[job.job_name];
     if (!replacement) return false;
     if (job.static_configs?.length !== 1) {
@@ -350,7 +418,16 @@ export interface Jsz {
   account_details?: Array<{
     stream_detail?: Array<{
       name: string;
-      consumer_detail?: Array<{ name: string; delivered: { consumer_seq: number; stream_seq: number } }>;
+      state?: unknown;
+      consumer_detail?: Array<{
+        name: string;
+        delivered: { consumer_seq: number; stream_seq: number };
+        ack_floor?: unknown;
+        num_ack_pending?: number;
+        num_redelivered?: number;
+        num_waiting?: number;
+        num_pending?: number;
+      }>;
     }>;
   }>;
 }
