@@ -21,7 +21,7 @@ import type { Detection } from './core/types.ts';
 import { detectInTiles, type StageTimes } from './detect.ts';
 import type { FolderOverrides } from './folder-overrides.ts';
 import { type AnalysisImage, readAnalysisImage } from './image/read-analysis-image.ts';
-import { classifyImageError, ImageRejection } from './image/rejection.ts';
+import { classifyImageError, ImageRejection, REJECT_REASONS } from './image/rejection.ts';
 import {
   type CalibrationOverride,
   type ResolvedCalibration,
@@ -103,6 +103,7 @@ export class InferenceWorker {
   readonly #writes = new Set<Promise<void>>();
   readonly #heartbeats = new Map<JobDelivery, NodeJS.Timeout>();
   #lastRunEnd = 0;
+  readonly #zeroed = new WeakSet<LoadedModel>();
   #abort = new AbortController();
   #closed = false;
   #running?: Promise<void>;
@@ -112,7 +113,11 @@ export class InferenceWorker {
   }
 
   start(): void {
-    const restart = () => this.#abort.abort();
+    this.#zeroMetrics();
+    const restart = () => {
+      this.#zeroMetrics();
+      this.#abort.abort();
+    };
     this.#opts.registry.on('change', restart);
     this.#running = (async () => {
       while (!this.#closed) {
@@ -425,6 +430,29 @@ export class InferenceWorker {
     await delivery.term(rejection.message);
     this.#opts.metrics?.imagesTotal.inc({ model: job.model, outcome: 'rejected' });
     this.#opts.onSettled?.(job, 'rejected');
+  }
+
+  /**
+   * Every series a loaded model can produce starts at zero: Prometheus's increase() cannot count the
+   * first event of a series that appears with it, so a dashboard would show 0 rejected files after
+   * the first rejection, or an empty size histogram after the first calibrated image.
+   */
+  #zeroMetrics(): void {
+    const metrics = this.#opts.metrics;
+    if (!metrics) return;
+    for (const reason of REJECT_REASONS) metrics.rejectedTotal.inc({ reason }, 0);
+    for (const model of this.#opts.registry.list()) {
+      if (this.#zeroed.has(model)) continue;
+      this.#zeroed.add(model);
+      for (const outcome of ['ok', 'skipped', 'rejected'] as const) {
+        metrics.imagesTotal.inc({ model: model.name, outcome }, 0);
+      }
+      const classes = model.classIds ? model.classIds.map((id) => model.names[id]) : model.names;
+      for (const cls of classes) {
+        metrics.detectionsTotal.inc({ model: model.name, class: cls }, 0);
+        metrics.featureSizeMeters.zero({ model: model.name, class: cls });
+      }
+    }
   }
 
   #startHeartbeat(delivery: JobDelivery): void {

@@ -1,14 +1,17 @@
 /** Why a file cannot be analysed, as a short code (a metric label) and one readable line. */
-export type RejectReason =
-  | 'empty'
-  | 'truncated'
-  | 'corrupt'
-  | 'unsupported'
-  | 'too_large'
-  | 'too_small'
-  | 'unreadable'
-  | 'vanished'
-  | 'failed';
+export const REJECT_REASONS = [
+  'empty',
+  'truncated',
+  'corrupt',
+  'unsupported',
+  'too_large',
+  'too_small',
+  'unreadable',
+  'vanished',
+  'failed',
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export class ImageRejection extends Error {
   override name = 'ImageRejection';
