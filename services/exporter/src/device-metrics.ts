@@ -140,7 +140,7 @@ function findTool(name: string, binPath: string): string | undefined {
  * from `tegrastats` (Jetson) or `nvidia-smi`. A figure that cannot be read has no series at all —
  * a panel then says "No data" instead of showing a reassuring zero.
  */
-export function startDeviceMetrics(options: DeviceMetricsOptions): { close(): void } {
+export function startDeviceMetrics(options: DeviceMetricsOptions): { close(): void; ready: Promise<void> } {
   const { registry, dataDir, logger: log } = options;
   const proc = options.procRoot ?? '/proc';
   const sys = options.sysRoot ?? '/sys';
@@ -167,7 +167,10 @@ export function startDeviceMetrics(options: DeviceMetricsOptions): { close(): vo
     return cpuRatio;
   };
   // The first scrape has a baseline to compare with.
-  readCpu().catch((err) => warnOnce('cpu', err, 'cannot read CPU times'));
+  const ready = readCpu().then(
+    () => undefined,
+    (err) => warnOnce('cpu', err, 'cannot read CPU times'),
+  );
 
   new Gauge({
     name: 'scopehive_device_cpu_usage_ratio',
@@ -277,6 +280,8 @@ export function startDeviceMetrics(options: DeviceMetricsOptions): { close(): vo
   gpuGauge('scopehive_device_gpu_temperature_celsius', 'GPU temperature (nvidia-smi).', (g) => g.celsius);
 
   return {
+    /** The CPU baseline has been read: the next scrape can give a busy ratio. */
+    ready,
     close() {
       gpu.close();
     },

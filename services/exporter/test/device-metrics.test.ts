@@ -157,8 +157,16 @@ describe('startDeviceMetrics', () => {
 
   function start(dataDir = data) {
     const registry = new Registry();
-    stops.push(startDeviceMetrics({ registry, dataDir, procRoot: proc, sysRoot: sys, binPath: bin, logger }));
-    return registry;
+    const device = startDeviceMetrics({
+      registry,
+      dataDir,
+      procRoot: proc,
+      sysRoot: sys,
+      binPath: bin,
+      logger,
+    });
+    stops.push(device);
+    return Object.assign(registry, { ready: device.ready });
   }
 
   /** Samples of one metric: label set → value. */
@@ -176,7 +184,7 @@ describe('startDeviceMetrics', () => {
 
   it('exports CPU, memory, temperatures and disk space from the given proc, sys and data folders', async () => {
     const registry = start();
-    await sleep(50);
+    await registry.ready; // the CPU baseline is read before the counters move
     // 100 more ticks, 25 of them busy.
     await fs.writeFile(
       path.join(proc, 'stat'),
