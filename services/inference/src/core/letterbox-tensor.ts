@@ -90,24 +90,36 @@ export function letterboxTensor(
   }
   const xs = axisTaps(sw, nw);
   const ys = axisTaps(sh, nh);
+  // Byte offsets of the two source columns per output column, computed once for all rows.
+  const lo = new Int32Array(nw);
+  const hi = new Int32Array(nw);
+  for (let dx = 0; dx < nw; dx++) {
+    lo[dx] = xs.lo[dx] * 3;
+    hi[dx] = xs.hi[dx] * 3;
+  }
+  const wxs = xs.weight;
+  const unit = UNIT;
+  const plane2 = 2 * plane;
   for (let dy = 0; dy < nh; dy++) {
     const row0 = origin + ys.lo[dy] * rowStride;
     const row1 = origin + ys.hi[dy] * rowStride;
     const wy = ys.weight[dy];
     let o = offset + (g.padTop + dy) * iw + g.padLeft;
     for (let dx = 0; dx < nw; dx++, o++) {
-      const x0 = xs.lo[dx] * 3;
-      const x1 = xs.hi[dx] * 3;
-      const wx = xs.weight[dx];
-      for (let c = 0; c < 3; c++) {
-        const a = rgb[row0 + x0 + c];
-        const b = rgb[row0 + x1 + c];
-        const top = a + (b - a) * wx;
-        const p = rgb[row1 + x0 + c];
-        const q = rgb[row1 + x1 + c];
-        const bottom = p + (q - p) * wx;
-        out[o + c * plane] = UNIT[(top + (bottom - top) * wy + 0.5) | 0];
-      }
+      const a = row0 + lo[dx];
+      const b = row0 + hi[dx];
+      const p = row1 + lo[dx];
+      const q = row1 + hi[dx];
+      const wx = wxs[dx];
+      let top = rgb[a] + (rgb[b] - rgb[a]) * wx;
+      let bottom = rgb[p] + (rgb[q] - rgb[p]) * wx;
+      out[o] = unit[(top + (bottom - top) * wy + 0.5) | 0];
+      top = rgb[a + 1] + (rgb[b + 1] - rgb[a + 1]) * wx;
+      bottom = rgb[p + 1] + (rgb[q + 1] - rgb[p + 1]) * wx;
+      out[o + plane] = unit[(top + (bottom - top) * wy + 0.5) | 0];
+      top = rgb[a + 2] + (rgb[b + 2] - rgb[a + 2]) * wx;
+      bottom = rgb[p + 2] + (rgb[q + 2] - rgb[p + 2]) * wx;
+      out[o + plane2] = unit[(top + (bottom - top) * wy + 0.5) | 0];
     }
   }
 }
