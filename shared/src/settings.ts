@@ -134,10 +134,17 @@ export const settingsSchema = {
   ),
   threads: setting.int(
     'SCOPEHIVE_THREADS',
-    'ONNX Runtime intra-op threads; 0 means one per CPU core.',
+    'ONNX Runtime intra-op threads per session; 0: one when several sessions share the CPU, else one per core.',
     0,
     0,
     256,
+  ),
+  sessions: setting.int(
+    'SCOPEHIVE_SESSIONS',
+    'ONNX Runtime sessions per model, each working on its own image; 0: one per CPU core on the CPU provider, one on a GPU.',
+    0,
+    0,
+    64,
   ),
   providers: setting.list(
     'SCOPEHIVE_PROVIDERS',

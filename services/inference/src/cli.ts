@@ -146,6 +146,7 @@ export async function analyze(argv: string[]): Promise<number> {
         sidecar: found?.sidecar,
         providers,
         threads: settings.threads,
+        sessions: settings.sessions,
         defaults: {
           confidence: settings.confidence,
           iou: settings.iou,

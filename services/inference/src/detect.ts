@@ -22,8 +22,8 @@ export interface StageTimes {
 /**
  * Runs a model over the tiles of an image (or of its area above a data bar) and merges the findings
  * across the seams. Tiles go to the model in batches when its input has a dynamic batch axis, one at
- * a time otherwise. The session thread always has the next batch queued behind the running one, and
- * the batch after that is letterboxed meanwhile, so the model never waits for this thread. `wholePass` adds one letterboxed pass over the
+ * a time otherwise. Every session of the model has a batch, one more is queued behind them, and the
+ * batch after that is letterboxed meanwhile, so no session waits for this thread. `wholePass` adds one letterboxed pass over the
  * whole area, for objects larger than the tile overlap.
  */
 export async function detectInTiles(
@@ -41,16 +41,15 @@ export async function detectInTiles(
   const batch = Math.max(1, model.maxBatch);
   const batches: Tile[][] = [];
   for (let i = 0; i < views.length; i += batch) batches.push(views.slice(i, i + batch));
-  // Three inputs in turn: one running in the session thread, one queued behind it, one being packed.
-  const free: Float32Array[] = [0, 1, 2].map(() => new Float32Array(batch * per));
+  // Inputs in turn: one running in each session, one queued behind them, one being packed.
+  const inFlight = model.replicas + 1;
+  const free: Float32Array[] = Array.from({ length: inFlight + 1 }, () => new Float32Array(batch * per));
   const pending: Array<{
     group: Tile[];
     geometries: Letterbox[];
-    submitted: number;
     run: ReturnType<LoadedModel['run']>;
   }> = [];
   let next = 0;
-  let lastEnd = 0;
   const submit = () => {
     const group = batches[next++];
     const buffer = free.pop()!;
@@ -61,16 +60,14 @@ export async function detectInTiles(
       return g;
     });
     times.preprocess += performance.now() - t;
-    pending.push({ group, geometries, submitted: performance.now(), run: model.run(buffer, group.length) });
+    pending.push({ group, geometries, run: model.run(buffer, group.length) });
   };
   const found: TileDetection[] = [];
-  while (next < batches.length && pending.length < 2) submit();
+  while (next < batches.length && pending.length < inFlight) submit();
   while (pending.length > 0) {
     const head = pending.shift()!;
     const output = await head.run;
-    const ended = performance.now();
-    times.inference += ended - Math.max(head.submitted, lastEnd);
-    lastEnd = ended;
+    times.inference += output.ms;
     free.push(output.input);
     if (next < batches.length) submit();
     const t = performance.now();

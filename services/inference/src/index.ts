@@ -14,5 +14,6 @@ export * from './image/read-analysis-image.ts';
 export * from './image/rejection.ts';
 export * from './model/model-registry.ts';
 export * from './model/session.ts';
+export * from './model/session-thread.ts';
 export * from './service.ts';
 export * from './worker.ts';

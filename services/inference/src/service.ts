@@ -26,6 +26,7 @@ export function createModelRegistry(
     enabled: settings.models,
     providers: resolveProviders(settings.providers, nvidiaDevicePresent()),
     threads: settings.threads,
+    sessions: settings.sessions,
     defaults: { confidence: settings.confidence, iou: settings.iou, maxDetections: settings.maxDetections },
     stableMs: settings.stableMs,
     usePolling: shouldPoll(settings.polling, settings.modelsDir),

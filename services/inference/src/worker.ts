@@ -85,8 +85,6 @@ interface Prepared {
 const RETRY_DELAY_MS = 2000;
 const DECODED_CACHE_SIZE = 3;
 const MAX_PENDING_WRITES = 2;
-/** Runs handed to the session threads at once: one running, one queued behind it. */
-const RUNS_IN_FLIGHT = 2;
 
 /**
  * The inference pipeline around the pure core: take a job, read and decode the image, letterbox it,
@@ -102,7 +100,6 @@ export class InferenceWorker {
   readonly #buffers = new Map<number, Float32Array[]>();
   readonly #writes = new Set<Promise<void>>();
   readonly #heartbeats = new Map<JobDelivery, NodeJS.Timeout>();
-  #lastRunEnd = 0;
   readonly #zeroed = new WeakSet<LoadedModel>();
   #abort = new AbortController();
   #closed = false;
@@ -143,17 +140,19 @@ export class InferenceWorker {
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
       return;
     }
-    const channel = new BoundedChannel<Promise<Prepared | undefined>>(this.#opts.prefetch ?? 2);
+    const sessions = Math.max(1, ...this.#opts.registry.list().map((m) => m.replicas));
+    const channel = new BoundedChannel<Promise<Prepared | undefined>>(this.#opts.prefetch ?? sessions + 1);
     const infer = (async () => {
-      // The next image's run is handed to the session thread before the current one finishes, so the
-      // model never waits for this thread to collect a result.
+      // Every session of the model gets an image, and one more run waits queued behind them, so a
+      // session never waits for this thread to collect a result.
+      const runsInFlight = Math.max(1, ...this.#opts.registry.list().map((m) => m.replicas)) + 1;
       const inFlight = new Set<Promise<void>>();
       for await (const next of channel) {
         const prepared = await next;
         if (!prepared) continue;
         const run = this.#inferAndWrite(prepared).finally(() => inFlight.delete(run));
         inFlight.add(run);
-        while (inFlight.size >= RUNS_IN_FLIGHT) await Promise.race(inFlight);
+        while (inFlight.size >= runsInFlight) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
     })();
@@ -273,14 +272,11 @@ export class InferenceWorker {
         );
         Object.assign(timings, times);
       } else {
-        const submitted = performance.now();
         // The input goes to the session thread and comes back with the output; a failed run loses it.
         const output = await model.run(p.input!);
         this.#returnBuffer(output.input);
-        // Time the run itself, not its wait behind the run before it.
-        const ended = performance.now();
-        timings.inference = ended - Math.max(submitted, this.#lastRunEnd);
-        this.#lastRunEnd = ended;
+        // The session's own time, not the wait behind a run before it.
+        timings.inference = output.ms;
         const t = performance.now();
         detections = postprocess(output.data, output.dims, model.output, p.geometry!, {
           ...model.thresholds,

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { type Logger, type PipelineMetrics, StableFiles, sha256 } from '@scopehive/shared';
 import { detectLayout, type OutputShapeInfo } from '../core/layout.ts';
@@ -7,7 +8,7 @@ import { parseYoloMetadata, readOnnxMetadata, type YoloMetadata } from '../core/
 import type { TilingMode } from '../core/tiling.ts';
 import { type CalibrationOverride, parseCalibrationOverride } from '../microscopy/calibration.ts';
 import { openSession } from './session.ts';
-import type { SessionThread } from './session-thread.ts';
+import type { RunResult, SessionThread } from './session-thread.ts';
 import { type ModelSidecar, readSidecar, SIDECAR_EXTENSIONS } from './sidecar.ts';
 
 export interface ModelRef {
@@ -21,14 +22,16 @@ export interface ModelDefaults {
   maxDetections: number;
 }
 
-/** A model ready to run: its session, input geometry, output layout and thresholds. */
+/** A model ready to run: its sessions, input geometry, output layout and thresholds. */
 export class LoadedModel implements ModelRef {
-  readonly #session: SessionThread;
+  readonly #sessions: SessionThread[];
+  readonly #busy: number[];
   #running = 0;
   #idle: Array<() => void> = [];
 
   constructor(
-    session: SessionThread,
+    /** One or more sessions of the model, each in its own thread; runs go to the least busy. */
+    sessions: SessionThread[],
     readonly name: string,
     readonly file: string,
     readonly sha256: string,
@@ -49,30 +52,37 @@ export class LoadedModel implements ModelRef {
     /** Tiling settings from the sidecar (`tiling`, `tileOverlap`, `wholeImagePass`). */
     readonly tiling: Partial<{ mode: TilingMode; overlap: number; wholeImagePass: boolean }> = {},
   ) {
-    this.#session = session;
+    this.#sessions = sessions;
+    this.#busy = sessions.map(() => 0);
+  }
+
+  /** Runs that can execute at once: one per session. */
+  get replicas(): number {
+    return this.#sessions.length;
   }
 
   /**
    * Runs the model on `batch` packed images (NCHW float32). The input array is handed to the session
    * thread and comes back as `input` once the run is over (reuse that one, not the original).
    */
-  async run(
-    input: Float32Array,
-    batch = 1,
-  ): Promise<{ data: Float32Array; dims: number[]; input: Float32Array }> {
+  async run(input: Float32Array, batch = 1): Promise<RunResult> {
+    let k = 0;
+    for (let i = 1; i < this.#busy.length; i++) if (this.#busy[i] < this.#busy[k]) k = i;
+    this.#busy[k]++;
     this.#running++;
     try {
-      return await this.#session.run(input, [batch, 3, this.inputHeight, this.inputWidth]);
+      return await this.#sessions[k].run(input, [batch, 3, this.inputHeight, this.inputWidth]);
     } finally {
+      this.#busy[k]--;
       this.#running--;
       if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 
-  /** Releases the session once every run started on it has finished. */
+  /** Releases the sessions once every run started on them has finished. */
   async dispose(): Promise<void> {
     if (this.#running > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    await this.#session.release();
+    await Promise.all(this.#sessions.map((s) => s.release()));
   }
 }
 
@@ -90,6 +100,8 @@ export interface ModelRegistryOptions {
   enabled: readonly string[];
   providers: readonly string[];
   threads: number;
+  /** Sessions per model (0: automatic, see loadModel). */
+  sessions: number;
   defaults: ModelDefaults;
   stableMs: number;
   usePolling: boolean;
@@ -211,6 +223,7 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> implements Model
         sidecar: found?.sidecar,
         providers: this.#opts.providers,
         threads: this.#opts.threads,
+        sessions: this.#opts.sessions,
         defaults: this.#opts.defaults,
         logger: this.#opts.logger,
       });
@@ -284,7 +297,10 @@ export async function loadModel(options: {
   sha256: string;
   sidecar?: ModelSidecar;
   providers: readonly string[];
+  /** Intra-op threads per session; 0: one when several sessions share the CPU, else ONNX Runtime's default. */
   threads: number;
+  /** Sessions of the model; 0: one per CPU core on the CPU provider, one on a GPU. */
+  sessions: number;
   defaults: ModelDefaults;
   logger?: Logger;
 }): Promise<LoadedModel> {
@@ -294,12 +310,23 @@ export async function loadModel(options: {
   if (metadata.task && metadata.task !== 'detect') {
     throw new Error(`task "${metadata.task}" is not supported (detection models only)`);
   }
+  // On a CPU, several single-threaded sessions working on different images get more done than one
+  // session splitting each image across the cores (on 2 cores, measured: 78 against 111 ms per image).
+  const wanted = options.sessions > 0 ? options.sessions : os.availableParallelism();
+  const threads = options.threads > 0 ? options.threads : wanted > 1 ? 1 : 0;
   const { session, provider } = await openSession(bytes, {
     providers: options.providers,
-    threads: options.threads,
+    threads,
     logger: options.logger,
   });
+  const sessions = [session];
   try {
+    const more = provider === 'cpu' || options.sessions > 0 ? wanted - 1 : 0;
+    for (let i = 0; i < more; i++) {
+      sessions.push(
+        (await openSession(bytes, { providers: [provider], threads, logger: options.logger })).session,
+      );
+    }
     const [inputWidth, inputHeight] = inputSize(session.inputShape, metadata);
     const blank = new Float32Array(3 * inputWidth * inputHeight);
     const { dims } = await session.run(blank, [1, 3, inputHeight, inputWidth]);
@@ -321,7 +348,7 @@ export async function loadModel(options: {
     };
     const allNames = Array.from({ length: output.numClasses }, (_, i) => names[i] ?? `class${i}`);
     return new LoadedModel(
-      session,
+      sessions,
       name,
       file,
       hash,
@@ -341,7 +368,7 @@ export async function loadModel(options: {
       sidecar ? sidecarTiling(sidecar.extra, sidecarFile(file)) : {},
     );
   } catch (err) {
-    await session.release();
+    await Promise.all(sessions.map((s) => s.release()));
     throw err;
   }
 }

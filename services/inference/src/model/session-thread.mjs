@@ -48,10 +48,12 @@ parentPort.on('message', async (message) => {
   const { id, buffer, length, dims } = message;
   try {
     const input = new ort.Tensor('float32', new Float32Array(buffer, 0, length), dims);
+    const started = performance.now();
     const outputs = await session.run({ [session.inputNames[0]]: input });
+    const ms = performance.now() - started;
     const out = outputs[session.outputNames[0]];
     const data = out.data;
-    parentPort.postMessage({ type: 'result', id, buffer, data, dims: out.dims.map(Number) }, [
+    parentPort.postMessage({ type: 'result', id, buffer, data, dims: out.dims.map(Number), ms }, [
       buffer,
       data.buffer,
     ]);

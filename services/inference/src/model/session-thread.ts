@@ -13,11 +13,19 @@ interface Opened {
 type Reply =
   | Opened
   | { type: 'failed'; failures: Array<{ provider: string; message: string }> }
-  | { type: 'result'; id: number; buffer: ArrayBuffer; data: Float32Array; dims: number[] }
+  | { type: 'result'; id: number; buffer: ArrayBuffer; data: Float32Array; dims: number[]; ms: number }
   | { type: 'error'; id: number; buffer: ArrayBuffer; message: string };
 
+/** A run's output, the input handed back for reuse, and how long the session itself took (ms). */
+export interface RunResult {
+  data: Float32Array;
+  dims: number[];
+  input: Float32Array;
+  ms: number;
+}
+
 interface Pending {
-  resolve: (r: { data: Float32Array; dims: number[]; input: Float32Array }) => void;
+  resolve: (r: RunResult) => void;
   reject: (err: Error) => void;
   length: number;
 }
@@ -79,10 +87,7 @@ export class SessionThread {
   }
 
   /** Runs the model on `input` (its first `dims` product of floats). */
-  run(
-    input: Float32Array,
-    dims: readonly number[],
-  ): Promise<{ data: Float32Array; dims: number[]; input: Float32Array }> {
+  run(input: Float32Array, dims: readonly number[]): Promise<RunResult> {
     if (this.#failed) return Promise.reject(this.#failed);
     const length = dims.reduce((a, b) => a * b, 1);
     if (input.byteOffset !== 0 || length > input.length) {
@@ -113,7 +118,7 @@ export class SessionThread {
     if (!pending) return;
     this.#pending.delete(reply.id);
     const input = new Float32Array(reply.buffer, 0, pending.length);
-    if (reply.type === 'result') pending.resolve({ data: reply.data, dims: reply.dims, input });
+    if (reply.type === 'result') pending.resolve({ data: reply.data, dims: reply.dims, input, ms: reply.ms });
     else {
       const err = new Error(reply.message) as Error & { input?: Float32Array };
       err.input = input;
