@@ -8,6 +8,7 @@ export * from './job.ts';
 export * from './log.ts';
 export * from './main-helpers.ts';
 export * from './metrics.ts';
+export * from './model-name.ts';
 export * from './mounts.ts';
 export * from './queue/embedded.ts';
 export * from './queue/jetstream.ts';

@@ -15,11 +15,12 @@ import {
   type Job,
   jobId,
   loadSettings,
+  modelNameFromFile,
   sha256,
   sha256File,
 } from '@scopehive/shared';
 import type { ImageRejection } from './image/rejection.ts';
-import { type LoadedModel, loadModel, type ModelSet, modelNameFromFile } from './model/model-registry.ts';
+import { type LoadedModel, loadModel, type ModelSet } from './model/model-registry.ts';
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
 import { readSidecar } from './model/sidecar.ts';
 import { ProgressBar } from './progress.ts';

@@ -84,7 +84,7 @@ interface Prepared {
 /** How long a transient failure waits before the job is tried again. */
 const RETRY_DELAY_MS = 2000;
 const DECODED_CACHE_SIZE = 3;
-const MAX_PENDING_WRITES = 2;
+const MAX_PENDING_WRITES = 4;
 
 /**
  * The inference pipeline around the pure core: take a job, read and decode the image, letterbox it,

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { type Logger, StableFiles, sha256File } from '@scopehive/shared';
+import { type Logger, modelNameFromFile, StableFiles, sha256File } from '@scopehive/shared';
 import type { ModelRef, ModelSource } from './ingest.ts';
 
 export interface ModelCatalogOptions {
@@ -11,14 +11,6 @@ export interface ModelCatalogOptions {
   usePolling: boolean;
   pollIntervalMs: number;
   logger: Logger;
-}
-
-/** The same naming rule as the inference registry: file name without `.onnx`, made safe. */
-export function modelName(file: string): string {
-  return path
-    .basename(file)
-    .replace(/\.onnx$/i, '')
-    .replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
 /**
@@ -42,7 +34,7 @@ export class ModelCatalog extends EventEmitter<{ change: [] }> implements ModelS
     });
     this.#watcher.on('stable', (file) => void this.#add(file));
     this.#watcher.on('removed', (file) => {
-      if (this.#models.delete(modelName(file))) this.emit('change');
+      if (this.#models.delete(modelNameFromFile(file))) this.emit('change');
     });
     this.#watcher.on('error', (err) =>
       options.logger.error({ err: err.message }, 'models folder watch failed'),
@@ -62,7 +54,7 @@ export class ModelCatalog extends EventEmitter<{ change: [] }> implements ModelS
   }
 
   async #add(file: string): Promise<void> {
-    const name = modelName(file);
+    const name = modelNameFromFile(file);
     const { enabled, logger } = this.#opts;
     if (!enabled.includes('all') && !enabled.includes(name)) return;
     try {

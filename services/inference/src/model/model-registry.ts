@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type Logger, type PipelineMetrics, StableFiles, sha256 } from '@scopehive/shared';
+import { type Logger, modelNameFromFile, type PipelineMetrics, StableFiles, sha256 } from '@scopehive/shared';
 import { detectLayout, type OutputShapeInfo } from '../core/layout.ts';
 import { parseYoloMetadata, readOnnxMetadata, type YoloMetadata } from '../core/onnx-metadata.ts';
 import type { TilingMode } from '../core/tiling.ts';
@@ -108,14 +108,6 @@ export interface ModelRegistryOptions {
   pollIntervalMs: number;
   logger: Logger;
   metrics?: PipelineMetrics;
-}
-
-/** A model's name is its file name without `.onnx`, made safe for file names, labels and subjects. */
-export function modelNameFromFile(file: string): string {
-  return path
-    .basename(file)
-    .replace(/\.onnx$/i, '')
-    .replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
 /**
