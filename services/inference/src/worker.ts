@@ -145,7 +145,7 @@ export class InferenceWorker {
     const infer = (async () => {
       // Every session of the model gets an image, and one more run waits queued behind them, so a
       // session never waits for this thread to collect a result.
-      const runsInFlight = Math.max(1, ...this.#opts.registry.list().map((m) => m.replicas)) + 1;
+      const runsInFlight = sessions + 1;
       const inFlight = new Set<Promise<void>>();
       for await (const next of channel) {
         const prepared = await next;
