@@ -82,8 +82,8 @@ process.once('exit', () => {
 export async function startNatsServer(options: StartNatsServerOptions = {}): Promise<NatsServer> {
   const bin = findNatsServer();
   const storeDir = options.storeDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-nats-')));
-  const port = await freePort();
-  const monitorPort = await freePort();
+  let port = await freePort();
+  let monitorPort = await freePort();
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
@@ -141,17 +141,42 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
     child = undefined;
   };
 
-  if (!options.startStopped) await start();
+  /**
+   * A port found free can be taken by another test process before nats-server binds it: the first
+   * start then picks new ports and tries again. (Restarts keep their port: clients reconnect to it.)
+   */
+  let started = false;
+  const firstStart = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await start();
+        started = true;
+        return;
+      } catch (err) {
+        if (attempt >= 5 || !/address already in use/.test(String((err as Error).message))) throw err;
+        port = await freePort();
+        monitorPort = await freePort();
+      }
+    }
+  };
+
+  if (!options.startStopped) await firstStart();
 
   return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    monitorPort,
+    get url() {
+      return `nats://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    get monitorPort() {
+      return monitorPort;
+    },
     storeDir,
     get running() {
       return child !== undefined;
     },
-    start,
+    start: () => (started ? start() : firstStart()),
     stop,
     async restart() {
       await stop();
