@@ -165,7 +165,8 @@ describe('the device stack on loopback', () => {
 
   it('loses and duplicates nothing when an inference process is killed (SIGKILL) mid-run', async () => {
     const redeliveredBefore = await stack.redeliveries();
-    const images = await newPhotos('session-2', 10);
+    // Enough images that the killed process still has some in hand when the first result appears.
+    const images = await newPhotos('session-2', 40);
     await dropAll(images);
     // The process that wrote the first result has the batch's next jobs in hand.
     const first = await firstResultOf([...images.keys()]);

@@ -245,7 +245,8 @@ export class Stack {
         SCOPEHIVE_STABLE_MS: '300',
         SCOPEHIVE_ACK_WAIT_MS: String(ackWaitMs),
         SCOPEHIVE_LOG_LEVEL: 'info',
-        // Two inference processes share two cores: one ONNX Runtime thread each.
+        // Two inference processes share two cores: one session with one ONNX Runtime thread each.
+        SCOPEHIVE_SESSIONS: '1',
         SCOPEHIVE_THREADS: '1',
         ...env,
       },
