@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { loadSettings, type Settings } from '@scopehive/shared';
+import { loadSettings, type ResultDocument, resultPaths, type Settings } from '@scopehive/shared';
 import { pino } from 'pino';
 import { type RunningPipeline, startPipeline } from '../../../scripts/run-pipeline.ts';
 
@@ -214,29 +214,11 @@ export function iou(a: readonly number[], b: readonly number[]): number {
   return union > 0 ? inter / union : 0;
 }
 
-/** The result document's fields the tests read. */
-export interface ResultJson {
-  schema: string;
-  jobId: string;
-  image: { path: string; width: number; height: number; bytes: number; sha256: string; format: string };
-  model: {
-    name: string;
-    file: string;
-    sha256: string;
-    provider: string;
-    input: { width: number; height: number };
-    layout: string;
-  };
-  node: string;
-  analysedAt: string;
-  timings: Record<string, number>;
-  counts: Record<string, number>;
-  detections: Array<{ class: string; classId: number; score: number; box: [number, number, number, number] }>;
-  annotatedImage?: string;
-}
+/** The result document as the product writes it (one type for the writer and the tests). */
+export type ResultJson = ResultDocument;
 
 /** Where the pipeline writes the JSON and annotated image of `image` (inbox-relative) for `model`. */
 export function resultFiles(resultsDir: string, image: string, model: string) {
-  const base = path.join(resultsDir, ...image.split('/'));
-  return { json: `${base}.${model}.json`, annotated: `${base}.${model}.jpg` };
+  const { json, annotated } = resultPaths(resultsDir, image, model);
+  return { json, annotated };
 }
