@@ -18,26 +18,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  analysisSettings,
-  InferenceWorker,
+  createAnalysisWorker,
+  createModelRegistry,
+  createPipelineMetrics,
+  FileList,
   type LoadedModel,
   letterboxGeometry,
   letterboxTensor,
-  ModelRegistry,
+  type ModelRegistry,
   readAnalysisImage,
+  ResultsFolder,
   SessionThread,
   tileGrid,
 } from '@scopehive/inference';
-import {
-  createLogger,
-  createPipelineMetrics,
-  EmbeddedQueue,
-  type Job,
-  jobId,
-  loadSettings,
-  type ResultDocument,
-  sha256,
-} from '@scopehive/shared';
+import { type Job, makeJob, type ResultDocument, type ServiceContext, sha256, startService } from '@scopehive/shared';
 import { Registry } from 'prom-client';
 import sharp, { type OverlayOptions } from 'sharp';
 
@@ -53,10 +47,8 @@ const { values: args } = parseArgs({
   },
 });
 const rounds = Number(args.rounds);
-const logger = createLogger('bench', 'warn');
-// Settings come from the environment like the service's (SCOPEHIVE_ANNOTATE=false, SCOPEHIVE_THREADS=…).
-const settings = loadSettings();
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-bench-'));
+type BenchSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'queue';
 const samples = ['bus.jpg', 'zidane.jpg'].map((f) => path.join(shared, 'images', f));
 
 /** Distinct photos of the same size and cost: each sample with a different 1-pixel-wide crop. */
@@ -125,11 +117,11 @@ async function bareParallel(model: LoadedModel, tensors: Float32Array[]): Promis
   return (performance.now() - t0) / 1000;
 }
 
-async function pipeline(models: ModelRegistry, files: string[], round: string) {
+async function pipeline(ctx: ServiceContext<BenchSections>, models: ModelRegistry, files: string[], round: string) {
   const metrics = createPipelineMetrics(new Registry(), { rateWindowS: 60 });
-  const queue = new EmbeddedQueue({ capacity: 64, ackWaitMs: 600_000, maxDeliver: 1 });
+  const { queue } = await ctx.queue();
   const model = models.list()[0];
-  const byImage = new Map(files.map((f) => [path.basename(f), f]));
+  const inputs = files.map((file) => ({ file, image: path.basename(file), root: path.dirname(file) }));
   let settled = 0;
   let tiles = 0;
   const failures: string[] = [];
@@ -137,35 +129,37 @@ async function pipeline(models: ModelRegistry, files: string[], round: string) {
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
-  const worker = new InferenceWorker({
+  const results = new ResultsFolder(path.join(work, `results-${round}`));
+  const worker = createAnalysisWorker({
+    config: ctx.config,
+    node: 'bench',
     queue,
-    registry: models,
-    resultsDir: path.join(work, `results-${round}`),
-    imagePath: (job) => byImage.get(job.image)!,
-    onRejected: async (job, rejection) => {
-      failures.push(`${job.image}: ${rejection.message}`);
+    models,
+    source: new FileList(inputs),
+    sink: {
+      isDone: (job, sha) => results.isDone(job, sha),
+      write: (result) => results.write(result),
+      reject: async (job, rejection) => {
+        failures.push(`${job.image.path}: ${rejection.message}`);
+      },
     },
-    onSettled: (_job, _outcome, doc?: ResultDocument) => {
-      tiles += doc?.tiling.tiles ?? 0;
+    logger: ctx.logger,
+    metrics,
+    onSettled: (_delivery, _outcome, detail) => {
+      tiles += (detail as ResultDocument | undefined)?.tiling?.tiles ?? 0;
       if (++settled === files.length) done();
     },
-    ...analysisSettings(settings),
-    node: 'bench',
-    metrics,
-    logger,
   });
   const jobs: Job[] = [];
-  for (const [image, file] of byImage) {
-    const hash = sha256(await fs.readFile(file));
-    jobs.push({
-      id: jobId(hash, model.name, model.sha256, image),
-      image,
-      imageSha256: hash,
-      imageBytes: 0,
-      model: model.name,
-      modelSha256: model.sha256,
-      detectedAt: Date.now(),
-    });
+  for (const input of inputs) {
+    const bytes = await fs.readFile(input.file);
+    jobs.push(
+      makeJob({
+        origin: 'bench',
+        image: { path: input.image, bytes: bytes.length, sha256: sha256(bytes) },
+        model,
+      }),
+    );
   }
   const t0 = performance.now();
   worker.start();
@@ -173,7 +167,6 @@ async function pipeline(models: ModelRegistry, files: string[], round: string) {
   await finished;
   const seconds = (performance.now() - t0) / 1000;
   await worker.close();
-  await queue.close();
   if (failures.length > 0) throw new Error(`the pipeline failed on ${failures.join('; ')}`);
   const stages: Record<string, number> = {};
   for (const v of (await metrics.stageSeconds.get()).values) {
@@ -184,18 +177,24 @@ async function pipeline(models: ModelRegistry, files: string[], round: string) {
 }
 
 /** The tensors bare session.run gets: exactly what the pipeline feeds the model, prepared in advance. */
-async function prepareTensors(model: LoadedModel, files: string[], tiled: boolean): Promise<Float32Array[]> {
+async function prepareTensors(
+  ctx: ServiceContext<BenchSections>,
+  model: LoadedModel,
+  files: string[],
+  tiled: boolean,
+): Promise<Float32Array[]> {
+  const { analysis } = ctx.config;
   const w = model.inputWidth;
   const h = model.inputHeight;
   const tensors: Float32Array[] = [];
   for (const file of files) {
     const image = await readAnalysisImage(await fs.readFile(file), {
       fileName: path.basename(file),
-      maxPixels: settings.maxPixels,
-      stretch: { low: settings.stretchLow, high: settings.stretchHigh },
+      maxPixels: analysis.maxPixels,
+      stretch: { low: analysis.stretchLow, high: analysis.stretchHigh },
     });
     const views = tiled
-      ? tileGrid(image.width, image.height, { tileWidth: w, tileHeight: h, overlap: settings.tileOverlap })
+      ? tileGrid(image.width, image.height, { tileWidth: w, tileHeight: h, overlap: analysis.tileOverlap })
       : [{ x: 0, y: 0, width: image.width, height: image.height }];
     for (const v of views) {
       const t = new Float32Array(3 * w * h);
@@ -210,9 +209,14 @@ async function prepareTensors(model: LoadedModel, files: string[], tiled: boolea
   return tensors;
 }
 
-async function runCase(name: 'photos' | 'tiled', models: ModelRegistry, files: string[]) {
+async function runCase(
+  ctx: ServiceContext<BenchSections>,
+  name: 'photos' | 'tiled',
+  models: ModelRegistry,
+  files: string[],
+) {
   const model = models.list()[0];
-  const tensors = await prepareTensors(model, files, name === 'tiled');
+  const tensors = await prepareTensors(ctx, model, files, name === 'tiled');
   const dims = [1, 3, model.inputHeight, model.inputWidth];
   const reference = await SessionThread.open(await fs.readFile(args.model), {
     providers: ['cpu'],
@@ -231,7 +235,7 @@ async function runCase(name: 'photos' | 'tiled', models: ModelRegistry, files: s
     for (let r = 0; r < rounds; r++) {
       bareSeconds += await bare(reference, tensors, dims);
       parallelSeconds += await bareParallel(model, tensors);
-      const p = await pipeline(models, files, `${name}-${r}`);
+      const p = await pipeline(ctx, models, files, `${name}-${r}`);
       pipeSeconds += p.seconds;
       tiles += p.tiles;
       for (const [k, v] of Object.entries(p.stages)) stageTotals[k] = (stageTotals[k] ?? 0) + v;
@@ -256,39 +260,55 @@ async function runCase(name: 'photos' | 'tiled', models: ModelRegistry, files: s
   };
 }
 
-const models = new ModelRegistry({
-  modelsDir: path.join(work, 'models'),
-  enabled: ['all'],
-  providers: ['cpu'],
-  threads: settings.threads,
-  sessions: settings.sessions,
-  defaults: { confidence: settings.confidence, iou: settings.iou, maxDetections: settings.maxDetections },
-  stableMs: 0,
-  usePolling: false,
-  pollIntervalMs: 1000,
-  logger,
-});
 await fs.mkdir(path.join(work, 'models'));
 await fs.copyFile(args.model, path.join(work, 'models', path.basename(args.model)));
-await models.start();
-const model = models.list()[0];
-if (!model) throw new Error(`could not load ${args.model}`);
-
-const reports = [];
+const reports: Awaited<ReturnType<typeof runCase>>[] = [];
+let model: LoadedModel | undefined;
+// Settings come from the environment like the service's (SCOPEHIVE_ANNOTATE=false, SCOPEHIVE_THREADS=…);
+// the bench's own folders, the CPU provider, and one attempt per job are fixed.
+const bench = startService<BenchSections>(
+  {
+    name: 'bench',
+    sections: ['paths', 'analysis', 'runtime', 'watch', 'queue'],
+    http: false,
+    embeddedQueue: true,
+    logLevel: 'warn',
+    async compose(ctx) {
+      const models = createModelRegistry(ctx.config, ctx.logger);
+      ctx.onClose(() => models.close());
+      await models.start();
+      model = models.list()[0];
+      if (!model) throw new Error(`could not load ${args.model}`);
+      if (args.case === 'all' || args.case === 'photos') {
+        const files = await makePhotos(path.join(work, 'photos'), Number(args.images));
+        reports.push(await runCase(ctx, 'photos', models, files));
+      }
+      if (args.case === 'all' || args.case === 'tiled') {
+        const files = await makeMicrographs(path.join(work, 'micrographs'), Number(args['tiled-images']));
+        reports.push(await runCase(ctx, 'tiled', models, files));
+      }
+    },
+  },
+  {
+    env: {
+      ...process.env,
+      SCOPEHIVE_DATA_DIR: work,
+      SCOPEHIVE_MODELS: 'all',
+      SCOPEHIVE_PROVIDERS: 'cpu',
+      SCOPEHIVE_STABLE_MS: '0',
+      SCOPEHIVE_POLLING: 'false',
+      SCOPEHIVE_QUEUE_CAPACITY: '64',
+      SCOPEHIVE_MAX_DELIVER: '1',
+      SCOPEHIVE_ACK_WAIT_MS: '600000',
+    },
+  },
+);
 try {
-  if (args.case === 'all' || args.case === 'photos') {
-    reports.push(
-      await runCase('photos', models, await makePhotos(path.join(work, 'photos'), Number(args.images))),
-    );
-  }
-  if (args.case === 'all' || args.case === 'tiled') {
-    const files = await makeMicrographs(path.join(work, 'micrographs'), Number(args['tiled-images']));
-    reports.push(await runCase('tiled', models, files));
-  }
+  await (await bench).close();
 } finally {
-  await models.close();
   await fs.rm(work, { recursive: true, force: true });
 }
+if (!model) throw new Error(`could not load ${args.model}`);
 
 const header = {
   model: path.basename(args.model),

@@ -1,146 +1,60 @@
 /**
  * The whole pipeline in one process: ingest watches the inbox, inference runs every model of the
  * models folder over the embedded queue, results land in the results folder, and one port serves
- * /metrics (pipeline and device metrics), /healthz, /readyz and /images/latest.jpg. `npm start` runs it; the integration tests start and stop it on
- * temporary folders.
+ * /metrics (pipeline and device metrics), /healthz, /readyz and /images/latest.jpg. `npm start` runs
+ * it; the integration tests start and stop it on temporary folders.
  */
-
-import type { Server } from 'node:http';
-import { LatestImage, startDeviceMetrics } from '@scopehive/exporter';
+import { composeExporter } from '@scopehive/exporter';
+import { composeInference, type ModelRegistry } from '@scopehive/inference';
+import { composeIngest, type Ingest } from '@scopehive/ingest';
 import {
-  createInferenceWorker,
-  createModelRegistry,
-  type InferenceWorker,
-  type ModelRegistry,
-  noModelHint,
-} from '@scopehive/inference';
-import { Ingest } from '@scopehive/ingest';
-import {
-  collectProcessMetrics,
-  createLogger,
-  createPipelineMetrics,
-  EmbeddedQueue,
-  ensureFolders,
+  type Config,
+  type JobQueue,
   type Logger,
-  type Settings,
-  shouldPoll,
-  startHttpServer,
+  ResultLedger,
+  type ServiceSpec,
+  startService,
 } from '@scopehive/shared';
-import { Registry } from 'prom-client';
+
+export type PipelineSections = 'paths' | 'watch' | 'analysis' | 'runtime' | 'queue' | 'http' | 'device';
 
 export interface RunningPipeline {
+  config: Config<PipelineSections | 'node'>;
+  logger: Logger;
   /** The port actually bound (settings may ask for 0: any free port). */
   port: number;
   models: ModelRegistry;
   ingest: Ingest;
-  queue: EmbeddedQueue;
-  worker: InferenceWorker;
+  queue: JobQueue;
   /** Stops watching, finishes the jobs in hand, releases the models and closes the port. */
   close(): Promise<void>;
 }
 
-/** Creates the data folders and starts ingest, inference and the metrics server on `settings`. */
+/** Starts ingest, inference and the exporter's part in one process, on settings from `env`. */
 export async function startPipeline(
-  settings: Settings,
-  logger: Logger = createLogger('scopehive', settings.logLevel),
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
 ): Promise<RunningPipeline> {
-  await ensureFolders({
-    inbox: settings.inboxDir,
-    models: settings.modelsDir,
-    results: settings.resultsDir,
-    rejected: settings.rejectedDir,
-  });
-
-  const registry = new Registry();
-  registry.setDefaultLabels({ node: settings.nodeName });
-  collectProcessMetrics(registry);
-  const queue = new EmbeddedQueue({
-    capacity: settings.queueCapacity,
-    ackWaitMs: settings.ackWaitMs,
-    maxDeliver: settings.maxDeliver,
-    onExhausted: (job) =>
-      logger.error({ image: job.image, model: job.model }, `${job.image}: no attempt finished; gave up`),
-  });
-  const metrics = createPipelineMetrics(registry, {
-    rateWindowS: settings.rateWindowS,
-    queueDepth: () => queue.depth(),
-  });
-
-  const models = createModelRegistry(settings, logger, metrics);
-  await models.start();
-  if (models.list().length === 0) logger.warn(noModelHint(settings.modelsDir));
-  models.on('change', () => {
-    if (models.list().length === 0) logger.warn(noModelHint(settings.modelsDir));
-  });
-
-  const worker = createInferenceWorker({ settings, queue, registry: models, logger, metrics });
-  worker.start();
-
-  const ingest = new Ingest({
-    inboxDir: settings.inboxDir,
-    resultsDir: settings.resultsDir,
-    stableMs: settings.stableMs,
-    usePolling: shouldPoll(settings.polling, settings.inboxDir),
-    pollIntervalMs: settings.pollIntervalMs,
-    queue,
-    models,
-    logger,
-  });
-  await ingest.start();
-
-  // The exporter's part: device health and the latest annotated image, on the same port.
-  const device = startDeviceMetrics({
-    registry,
-    dataDir: settings.dataDir,
-    procRoot: settings.procRoot,
-    sysRoot: settings.sysRoot,
-    logger,
-  });
-  const latest = new LatestImage(settings.resultsDir);
-  await latest.start({
-    usePolling: shouldPoll(settings.polling, settings.resultsDir),
-    pollIntervalMs: settings.pollIntervalMs,
-  });
-
-  let server: Server;
-  let port: number;
-  try {
-    ({ server, port } = await startHttpServer({
-      host: settings.host,
-      port: settings.port,
-      registry,
-      readiness: () =>
-        models.list().length > 0
-          ? { ready: true }
-          : { ready: false, reason: noModelHint(settings.modelsDir) },
-      routes: (app) => latest.routes(app),
-    }));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-
-  async function stop(): Promise<void> {
-    device.close();
-    await latest.close();
-    await ingest.close();
-    await worker.close();
-    await queue.close();
-    await models.close();
-  }
-
-  return {
-    port,
-    models,
-    ingest,
-    queue,
-    worker,
-    async close() {
-      await stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+  let parts: Pick<RunningPipeline, 'models' | 'ingest' | 'queue'> | undefined;
+  const spec: ServiceSpec<PipelineSections> = {
+    name: 'scopehive',
+    sections: ['paths', 'watch', 'analysis', 'runtime', 'queue', 'http', 'device'],
+    folders: ({ paths }) => ({
+      inbox: { path: paths.inbox, writable: true },
+      models: { path: paths.models, writable: false },
+      results: { path: paths.results, writable: true },
+      rejected: { path: paths.rejected, writable: true },
+    }),
+    async compose(ctx) {
+      // One ledger: ingest and inference agree on what is done without reading a result twice.
+      const ledger = new ResultLedger();
+      const { queue } = await ctx.queue();
+      const { models } = await composeInference(ctx, { ledger });
+      const ingest = await composeIngest(ctx, { models, ledger });
+      await composeExporter(ctx);
+      parts = { models, ingest, queue };
     },
   };
+  const running = await startService(spec, options);
+  if (!parts || running.port === undefined) throw new Error('the pipeline did not start');
+  return { ...parts, config: running.config, logger: running.logger, port: running.port, close: running.close };
 }

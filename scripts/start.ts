@@ -3,19 +3,12 @@
  * ingest watches ./data/inbox, inference runs every model in ./data/models over the embedded queue,
  * results land in ./data/results, and one port serves /metrics, /healthz and /readyz.
  */
-
-import { createLogger, onShutdown, settingsOrExit } from '@scopehive/shared';
+import { keepRunning } from '@scopehive/shared';
 import { startPipeline } from './run-pipeline.ts';
 
-const settings = settingsOrExit();
-const logger = createLogger('scopehive', settings.logLevel);
-const pipeline = await startPipeline(settings, logger);
+const pipeline = await keepRunning(() => startPipeline());
+const { config, logger } = pipeline;
 logger.info(
-  { port: pipeline.port, inbox: settings.inboxDir, results: settings.resultsDir },
-  `scopehive running: drop images into ${settings.inboxDir}; metrics on http://${settings.host}:${pipeline.port}/metrics`,
+  { port: pipeline.port, inbox: config.paths.inbox, results: config.paths.results },
+  `scopehive running: drop images into ${config.paths.inbox}; metrics on http://${config.http.host}:${pipeline.port}/metrics`,
 );
-
-onShutdown(async () => {
-  logger.info('stopping');
-  await pipeline.close();
-});

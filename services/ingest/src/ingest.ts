@@ -1,21 +1,18 @@
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import {
-  hasCurrentResult,
   isImageFile,
   type JobQueue,
-  jobId,
   type Logger,
+  makeJob,
+  type ModelRef,
+  ResultLedger,
   resultPaths,
   StableFiles,
+  sha256,
   sha256File,
   toInboxRelative,
 } from '@scopehive/shared';
-
-export interface ModelRef {
-  name: string;
-  sha256: string;
-}
 
 /** Where ingest learns which models exist: the inference registry in one process, the models folder otherwise. */
 export interface ModelSource {
@@ -25,6 +22,8 @@ export interface ModelSource {
 }
 
 export interface IngestOptions {
+  /** This node: the origin of every job, where the results come back to. */
+  node: string;
   inboxDir: string;
   resultsDir: string;
   stableMs: number;
@@ -33,6 +32,8 @@ export interface IngestOptions {
   queue: JobQueue;
   models: ModelSource;
   logger: Logger;
+  /** Answers "is this already analysed"; shared with the pipeline when both run in one process. */
+  ledger?: ResultLedger;
   /** Files hashed and checked at once. */
   concurrency?: number;
 }
@@ -41,7 +42,7 @@ interface Known {
   size: number;
   mtimeMs: number;
   sha256?: string;
-  detectedAt: number;
+  seenAt: number;
 }
 
 /**
@@ -60,9 +61,11 @@ export class Ingest {
   #idle: Array<() => void> = [];
   #closed = false;
   readonly #onModels = () => this.rescan();
+  readonly #ledger: ResultLedger;
 
   constructor(options: IngestOptions) {
     this.#opts = options;
+    this.#ledger = options.ledger ?? new ResultLedger();
     this.#watcher = new StableFiles({
       root: options.inboxDir,
       stableMs: options.stableMs,
@@ -122,7 +125,7 @@ export class Ingest {
     }
     const known = this.#known.get(file);
     if (!known || known.size !== stats.size || known.mtimeMs !== stats.mtimeMs) {
-      this.#known.set(file, { size: stats.size, mtimeMs: stats.mtimeMs, detectedAt: Date.now() });
+      this.#known.set(file, { size: stats.size, mtimeMs: stats.mtimeMs, seenAt: Date.now() });
     }
     this.#toCheck.add(file);
     this.#pump();
@@ -164,21 +167,21 @@ export class Ingest {
         known.sha256 = await sha256File(file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // gone again: nothing to do
-        known.sha256 = `unreadable-${known.size}-${known.mtimeMs}`; // inference records the reason
+        // A stand-in hash for this version of the file: inference then reads it and records why it cannot.
+        known.sha256 = sha256(`unreadable ${file} ${known.size} ${known.mtimeMs}`);
       }
     }
     for (const model of models) {
       const { json } = resultPaths(this.#opts.resultsDir, image, model.name);
-      if (await hasCurrentResult(json, known.sha256, model.sha256)) continue;
-      await this.#opts.queue.publish({
-        id: jobId(known.sha256, model.name, model.sha256, image),
-        image,
-        imageSha256: known.sha256,
-        imageBytes: known.size,
-        model: model.name,
-        modelSha256: model.sha256,
-        detectedAt: known.detectedAt,
-      });
+      if (await this.#ledger.isCurrent(json, { imageSha256: known.sha256, modelSha256: model.sha256 })) continue;
+      await this.#opts.queue.publish(
+        makeJob({
+          origin: this.#opts.node,
+          image: { path: image, bytes: known.size, sha256: known.sha256 },
+          model,
+          seenAt: known.seenAt,
+        }),
+      );
     }
   }
 }

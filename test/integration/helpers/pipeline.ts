@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { loadSettings, type ResultDocument, resultPaths, type Settings } from '@scopehive/shared';
+import { type ResultDocument, resultPaths } from '@scopehive/shared';
 import { pino } from 'pino';
 import { type RunningPipeline, startPipeline } from '../../../scripts/run-pipeline.ts';
 
@@ -27,7 +27,7 @@ export interface LogLine {
 }
 
 export interface TestPipeline {
-  settings: Settings;
+  config: RunningPipeline['config'];
   dataDir: string;
   inboxDir: string;
   modelsDir: string;
@@ -61,14 +61,14 @@ export async function startTestPipeline(
   dataDir: string,
   env: Record<string, string> = {},
 ): Promise<TestPipeline> {
-  const settings = loadSettings({
+  const settings = {
     SCOPEHIVE_DATA_DIR: dataDir,
     SCOPEHIVE_STABLE_MS: '300',
     SCOPEHIVE_PORT: '0',
     SCOPEHIVE_POLLING: 'false',
     SCOPEHIVE_NODE_NAME: 'test-node',
     ...env,
-  });
+  };
   const logs: LogLine[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -77,19 +77,20 @@ export async function startTestPipeline(
     },
   });
   const logger = pino({ name: 'scopehive', level: 'debug', base: { service: 'scopehive' } }, sink);
-  const pipeline = await startPipeline(settings, logger);
+  const pipeline = await startPipeline({ env: settings, logger });
+  const { paths } = pipeline.config;
   const base = `http://127.0.0.1:${pipeline.port}`;
   const get = async (urlPath: string) => {
     const res = await fetch(base + urlPath);
     return { status: res.status, text: await res.text() };
   };
   return {
-    settings,
+    config: pipeline.config,
     dataDir,
-    inboxDir: settings.inboxDir,
-    modelsDir: settings.modelsDir,
-    resultsDir: settings.resultsDir,
-    rejectedDir: settings.rejectedDir,
+    inboxDir: paths.inbox,
+    modelsDir: paths.models,
+    resultsDir: paths.results,
+    rejectedDir: paths.rejected,
     port: pipeline.port,
     pipeline,
     logs,

@@ -11,6 +11,7 @@ import { measureFeatures, type PixelSize, type SizeStats, summarise } from '../c
 import type { Detection } from '../core/types.ts';
 import type { AnalysisImage } from '../image/read-analysis-image.ts';
 import type { ResolvedCalibration } from '../microscopy/calibration.ts';
+import type { AnalysisPlan } from '../pipeline/plan.ts';
 import type { LoadedModel } from '../model/model-registry.ts';
 
 const r = (v: number, digits = 2) => Number(v.toFixed(digits));
@@ -32,18 +33,24 @@ function stats(s: SizeStats | undefined): ResultSizeStats | undefined {
   };
 }
 
+/** The model as a result describes it. */
+export type ResultModel = Pick<
+  LoadedModel,
+  'name' | 'file' | 'sha256' | 'provider' | 'inputWidth' | 'inputHeight' | 'output' | 'thresholds'
+>;
+
 export interface ResultInputs {
   job: Job;
-  model: LoadedModel;
-  image: AnalysisImage;
+  model: ResultModel;
+  image: Pick<AnalysisImage, 'width' | 'height' | 'format' | 'intensityMapping'>;
+  /** The bytes actually analysed (the file may have changed since the job was made). */
   imageSha256: string;
   imageBytes: number;
   detections: readonly Detection[];
-  calibration: ResolvedCalibration;
-  analysedArea: { width: number; height: number; source: string };
-  tiling: ResultDocument['tiling'];
-  warnings: string[];
+  plan: AnalysisPlan;
+  /** The node that did the analysis. */
   node: string;
+  /** Milliseconds per stage. */
   timings: Record<string, number>;
   now?: Date;
 }
@@ -57,7 +64,8 @@ export function pixelSizeOf(calibration: ResolvedCalibration): PixelSize | undef
 
 /** Builds the result JSON: detections with their measurements, the per-image summary, and provenance. */
 export function buildResultDocument(input: ResultInputs): ResultDocument {
-  const { job, model, image, calibration, analysedArea } = input;
+  const { job, model, image, plan } = input;
+  const { calibration, area: analysedArea } = plan;
   const pixelSize = pixelSizeOf(calibration);
   const features = measureFeatures(input.detections, analysedArea, pixelSize);
   const summary = summarise(features, analysedArea, pixelSize);
@@ -109,7 +117,7 @@ export function buildResultDocument(input: ResultInputs): ResultDocument {
     schema: RESULT_SCHEMA,
     jobId: job.id,
     image: {
-      path: job.image,
+      path: job.image.path,
       width: image.width,
       height: image.height,
       bytes: input.imageBytes,
@@ -138,11 +146,16 @@ export function buildResultDocument(input: ResultInputs): ResultDocument {
       : { source: 'uncalibrated', detail: 'no pixel size in the file or settings: sizes are in pixels' },
     analysedArea,
     ...(image.intensityMapping ? { intensityMapping: image.intensityMapping } : {}),
-    tiling: input.tiling,
+    tiling: {
+      tiles: plan.views.kind === 'tiles' ? plan.views.tiles.length : 1,
+      mode: plan.tiling.mode,
+      overlap: plan.tiling.overlap,
+      wholeImagePass: plan.views.kind === 'tiles' && plan.tiling.wholeImagePass,
+    },
     timings: Object.fromEntries(Object.entries(input.timings).map(([k, v]) => [k, r(v)])),
     counts,
     summary: resultSummary,
     detections,
-    warnings: input.warnings,
+    warnings: plan.warnings,
   };
 }

@@ -1,22 +1,51 @@
-import { type Letterbox, letterboxGeometry } from './core/letterbox.ts';
-import { letterboxTensor } from './core/letterbox-tensor.ts';
+import { type Letterbox, letterboxGeometry } from '../core/letterbox.ts';
+import { letterboxTensor } from '../core/letterbox-tensor.ts';
 import {
   DEFAULT_MERGE_IOS,
   isCutByTile,
   mergeTileDetections,
   offsetBox,
   type TileDetection,
-} from './core/merge.ts';
-import { postprocess } from './core/postprocess.ts';
-import type { Tile } from './core/tiling.ts';
-import type { Detection } from './core/types.ts';
-import type { RgbImage } from './image/decode-image.ts';
-import type { LoadedModel } from './model/model-registry.ts';
+} from '../core/merge.ts';
+import { postprocess } from '../core/postprocess.ts';
+import type { Tile } from '../core/tiling.ts';
+import type { Detection } from '../core/types.ts';
+import type { RgbImage } from '../image/decode-image.ts';
+import type { LoadedModel } from '../model/model-registry.ts';
 
+/** Milliseconds spent in each stage of one image's inference. */
 export interface StageTimes {
   preprocess: number;
   inference: number;
   postprocess: number;
+}
+
+export interface Inference {
+  detections: Detection[];
+  times: StageTimes;
+}
+
+/** Options for decoding a model's output: its thresholds, the classes reported and their names. */
+function decodeOptions(model: LoadedModel) {
+  return { ...model.thresholds, classes: model.classIds, names: model.names };
+}
+
+/**
+ * One letterboxed pass: `input` was packed ahead (while the previous image ran). The input array
+ * goes to the session thread and comes back with the output; `recycle` takes it back for reuse.
+ */
+export async function detectSingle(
+  model: LoadedModel,
+  input: Float32Array,
+  geometry: Letterbox,
+  recycle: (buffer: Float32Array) => void,
+): Promise<Omit<Inference, 'times'> & { times: Omit<StageTimes, 'preprocess'> }> {
+  const output = await model.run(input);
+  recycle(output.input);
+  const t = performance.now();
+  const detections = postprocess(output.data, output.dims, model.output, geometry, decodeOptions(model));
+  // The session's own time, not the wait behind a run before it.
+  return { detections, times: { inference: output.ms, postprocess: performance.now() - t } };
 }
 
 /**
@@ -32,8 +61,8 @@ export async function detectInTiles(
   area: { width: number; height: number },
   tiles: readonly Tile[],
   options: { wholePass: boolean },
-  times: StageTimes,
-): Promise<Detection[]> {
+): Promise<Inference> {
+  const times: StageTimes = { preprocess: 0, inference: 0, postprocess: 0 };
   const views: Tile[] = [...tiles];
   if (options.wholePass)
     views.push({ x: 0, y: 0, width: area.width, height: area.height, index: tiles.length });
@@ -74,9 +103,7 @@ export async function detectInTiles(
     head.group.forEach((tile, i) => {
       const whole = options.wholePass && tile.index === tiles.length;
       const dets = postprocess(output.data, output.dims, model.output, head.geometries[i], {
-        ...model.thresholds,
-        classes: model.classIds,
-        names: model.names,
+        ...decodeOptions(model),
         batchIndex: i,
       });
       for (const d of dets) {
@@ -96,5 +123,5 @@ export async function detectInTiles(
     maxDetections: model.thresholds.maxDetections,
   });
   times.postprocess += performance.now() - t;
-  return merged;
+  return { detections: merged, times };
 }

@@ -1,5 +1,3 @@
-import fs from 'node:fs/promises';
-
 export const RESULT_SCHEMA = 'scopehive.result/1';
 
 export interface ResultDetection {
@@ -97,21 +95,4 @@ export interface ResultDocument {
   counts: Record<string, number>;
   detections: ResultDetection[];
   annotatedImage?: string;
-}
-
-/**
- * True when a result for exactly this content and model version is on disk. Ingest asks before it
- * queues (no re-analysis after a restart) and inference before it runs (redelivered jobs).
- */
-export async function hasCurrentResult(
-  jsonPath: string,
-  imageSha256: string,
-  modelSha256: string,
-): Promise<boolean> {
-  try {
-    const doc = JSON.parse(await fs.readFile(jsonPath, 'utf8')) as Partial<ResultDocument>;
-    return doc.image?.sha256 === imageSha256 && doc.model?.sha256 === modelSha256;
-  } catch {
-    return false;
-  }
 }

@@ -1,0 +1,144 @@
+/**
+ * How the inference parts are put together from settings, in one place for every front door: the
+ * inference container, `npm start`, the CLI and the benchmark.
+ */
+import {
+  type AnalysisConfig,
+  type Config,
+  type JobQueue,
+  type Logger,
+  type ResultLedger,
+  type RuntimeConfig,
+  type ServiceContext,
+  shouldPoll,
+} from '@scopehive/shared';
+import type { LoadModelOptions } from './model/loader.ts';
+import { type ModelSet, ModelRegistry } from './model/model-registry.ts';
+import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
+import { LocalShare } from './pipeline/local-share.ts';
+import { createPipelineMetrics, type PipelineMetrics } from './pipeline/metrics.ts';
+import type { ImageSource, ResultSink } from './pipeline/stages.ts';
+import { PipelineTelemetry } from './pipeline/telemetry.ts';
+import { InferenceWorker, type WorkerOptions } from './pipeline/worker.ts';
+
+/** The model options that come from settings: providers, threads, sessions and default thresholds. */
+export function modelSettings(
+  analysis: AnalysisConfig,
+  runtime: RuntimeConfig,
+): Pick<LoadModelOptions, 'providers' | 'threads' | 'sessions' | 'defaults'> {
+  return {
+    providers: resolveProviders(runtime.providers, nvidiaDevicePresent()),
+    threads: runtime.threads,
+    sessions: runtime.sessions,
+    defaults: { confidence: analysis.confidence, iou: analysis.iou, maxDetections: analysis.maxDetections },
+  };
+}
+
+/** The live models folder. */
+export function createModelRegistry(
+  config: Config<'paths' | 'analysis' | 'runtime' | 'watch'>,
+  logger: Logger,
+  metrics?: PipelineMetrics,
+): ModelRegistry {
+  return new ModelRegistry({
+    modelsDir: config.paths.models,
+    enabled: config.analysis.models,
+    ...modelSettings(config.analysis, config.runtime),
+    stableMs: config.watch.stableMs,
+    usePolling: shouldPoll(config.watch.polling, config.paths.models),
+    pollIntervalMs: config.watch.pollIntervalMs,
+    logger,
+    metrics,
+  });
+}
+
+/** The one-line hint shown while the models folder is empty. */
+export function noModelHint(modelsDir: string): string {
+  return (
+    `no model in ${modelsDir}: copy a YOLO detection model (.onnx, Ultralytics export) there, or run ` +
+    '`npm run fetch-model`; analysis starts as soon as one appears'
+  );
+}
+
+export interface AnalysisWorkerOptions
+  extends Pick<WorkerOptions, 'onSettled' | 'prefetch'>,
+    Partial<Pick<WorkerOptions, 'heartbeatMs'>> {
+  config: Config<'analysis' | 'queue'>;
+  node: string;
+  queue: JobQueue;
+  models: ModelSet;
+  source: ImageSource;
+  sink: ResultSink;
+  logger: Logger;
+  metrics?: PipelineMetrics;
+}
+
+/** The worker with every analysis setting mapped from the configuration. */
+export function createAnalysisWorker(options: AnalysisWorkerOptions): InferenceWorker {
+  const { analysis, queue } = options.config;
+  return new InferenceWorker({
+    queue: options.queue,
+    models: options.models,
+    source: options.source,
+    sink: options.sink,
+    telemetry: new PipelineTelemetry(options.logger, options.metrics),
+    node: options.node,
+    annotate: analysis.annotate,
+    maxPixels: analysis.maxPixels,
+    stretch: { low: analysis.stretchLow, high: analysis.stretchHigh },
+    tiling: { mode: analysis.tiling, overlap: analysis.tileOverlap, wholeImagePass: analysis.wholeImagePass },
+    heartbeatMs: options.heartbeatMs ?? Math.max(500, Math.floor(queue.ackWaitMs / 3)),
+    prefetch: options.prefetch,
+    onSettled: options.onSettled,
+  });
+}
+
+export type InferenceSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'queue' | 'http';
+
+/**
+ * Inference on this node's share: models from the models folder, jobs from the queue, results to
+ * the results folder. Used by the inference container and by `npm start`.
+ */
+export async function composeInference(
+  ctx: ServiceContext<InferenceSections>,
+  options: { ledger?: ResultLedger } = {},
+): Promise<{ models: ModelRegistry; metrics: PipelineMetrics }> {
+  const { config, logger } = ctx;
+  const { queue } = await ctx.queue();
+  const metrics = createPipelineMetrics(ctx.metrics, {
+    rateWindowS: config.http.rateWindowS,
+    queueDepth: () => queue.depth(),
+  });
+  const models = createModelRegistry(config, logger, metrics);
+  const hint = () => {
+    if (models.list().length === 0) logger.warn(noModelHint(config.paths.models));
+  };
+  models.on('change', hint);
+  ctx.onClose(() => models.close());
+  await models.start();
+  hint();
+  ctx.ready(() =>
+    models.list().length > 0 ? { ready: true } : { ready: false, reason: noModelHint(config.paths.models) },
+  );
+  const share = new LocalShare({
+    inboxDir: config.paths.inbox,
+    resultsDir: config.paths.results,
+    rejectedDir: config.paths.rejected,
+    ledger: options.ledger,
+    logger,
+    onRejected: (reason) => metrics.rejectedTotal.inc({ reason }),
+  });
+  const worker = createAnalysisWorker({
+    config,
+    node: config.node.name,
+    queue,
+    models,
+    source: share,
+    sink: share,
+    logger,
+    metrics,
+  });
+  worker.start();
+  ctx.onClose(() => worker.close());
+  return { models, metrics };
+}

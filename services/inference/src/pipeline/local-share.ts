@@ -1,0 +1,124 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { exists, type Job, type Logger, rejectedPaths, ResultLedger, resultPaths } from '@scopehive/shared';
+import { FolderOverrides } from '../folder-overrides.ts';
+import { ImageRejection } from '../image/rejection.ts';
+import { rejectFile } from '../reject-file.ts';
+import { CsvTables } from '../results/csv-table.ts';
+import { writeResult } from '../results/write-result.ts';
+import type { AnalysisResult, FolderSettings, ImageSource, ResultSink } from './stages.ts';
+
+/** Rejections remembered so that the other models' jobs for the same file do not record it again. */
+const REMEMBERED_REJECTIONS = 1000;
+
+/**
+ * Results into a results folder: annotated image, CSV rows, then the JSON that says "done". The
+ * ledger answers whether a job is done; the CSV tables never hold a job's rows twice.
+ */
+export class ResultsFolder implements Pick<ResultSink, 'isDone' | 'write'> {
+  readonly #tables = new CsvTables();
+
+  constructor(
+    readonly resultsDir: string,
+    readonly ledger: ResultLedger = new ResultLedger(),
+  ) {}
+
+  isDone(job: Job, imageSha256: string): Promise<boolean> {
+    const { json } = resultPaths(this.resultsDir, job.image.path, job.model.name);
+    return this.ledger.isCurrent(json, { imageSha256, modelSha256: job.model.sha256 });
+  }
+
+  async write({ doc, annotated }: AnalysisResult): Promise<void> {
+    const json = await writeResult({ resultsDir: this.resultsDir, doc, annotated, tables: this.#tables });
+    await this.ledger.record(json, { imageSha256: doc.image.sha256, modelSha256: doc.model.sha256 });
+  }
+}
+
+export interface LocalShareOptions {
+  inboxDir: string;
+  resultsDir: string;
+  rejectedDir: string;
+  ledger?: ResultLedger;
+  logger: Logger;
+  /** Counts a file set aside, by reason. */
+  onRejected?: (reason: ImageRejection['reason']) => void;
+}
+
+/**
+ * The device's own share as source and sink: images from the inbox, results to the results folder,
+ * unusable files moved to the rejected folder with a one-line reason.
+ */
+export class LocalShare implements ImageSource, ResultSink {
+  readonly #opts: LocalShareOptions;
+  readonly #results: ResultsFolder;
+  readonly #folders: FolderOverrides;
+  readonly #recorded = new Map<string, Promise<void>>();
+
+  constructor(options: LocalShareOptions) {
+    this.#opts = options;
+    this.#results = new ResultsFolder(options.resultsDir, options.ledger);
+    this.#folders = new FolderOverrides(options.inboxDir);
+  }
+
+  read(job: Job): Promise<Buffer> {
+    return readImageFile(path.join(this.#opts.inboxDir, ...job.image.path.split('/')));
+  }
+
+  folderSettings(job: Job): Promise<FolderSettings> {
+    return this.#folders.forImage(job.image.path);
+  }
+
+  isDone(job: Job, imageSha256: string): Promise<boolean> {
+    return this.#results.isDone(job, imageSha256);
+  }
+
+  write(result: AnalysisResult): Promise<void> {
+    return this.#results.write(result);
+  }
+
+  /**
+   * Every model's job for a bad file fails, often at the same moment: the first one sets the file
+   * aside, writes the reason and counts it; the others wait for it and add nothing (they would
+   * otherwise find the file gone, overwrite the reason with "left in the inbox" and count it once per
+   * model). The jobs of one arrival of a file share its time seen; the same bytes dropped again are new.
+   */
+  reject(job: Job, rejection: ImageRejection): Promise<void> {
+    const key = `${job.image.path}\n${job.image.sha256}\n${job.seenAt}`;
+    let pending = this.#recorded.get(key);
+    if (!pending) {
+      pending = this.#setAside(job.image.path, rejection);
+      this.#recorded.set(key, pending);
+      pending.catch(() => this.#recorded.delete(key));
+      if (this.#recorded.size > REMEMBERED_REJECTIONS) {
+        this.#recorded.delete(this.#recorded.keys().next().value as string);
+      }
+    }
+    return pending;
+  }
+
+  async #setAside(image: string, rejection: ImageRejection): Promise<void> {
+    const { inboxDir, rejectedDir, logger } = this.#opts;
+    // A job from before a restart: the first rejection moved the file, this one finds it gone.
+    if (rejection.reason === 'vanished' && (await exists(rejectedPaths(rejectedDir, image).reason))) return;
+    const { movedTo } = await rejectFile({ inboxDir, rejectedDir, image, rejection });
+    this.#opts.onRejected?.(rejection.reason);
+    logger.warn(
+      { image, reason: rejection.reason, movedTo: movedTo && path.relative(path.dirname(rejectedDir), movedTo) },
+      `${image} set aside (${rejection.reason}): ${rejection.message}`,
+    );
+  }
+}
+
+/** Reads an image file; a failure that is the file's own fault becomes an ImageRejection. */
+export async function readImageFile(file: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ImageRejection('vanished', 'the file disappeared before it could be read');
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new ImageRejection('unreadable', 'permission denied reading the file');
+    if (code === 'EISDIR') throw new ImageRejection('unsupported', 'a folder, not an image file');
+    throw err;
+  }
+}

@@ -1,0 +1,148 @@
+import { type JobDelivery, sha256 } from '@scopehive/shared';
+import { letterboxTensor } from '../core/letterbox-tensor.ts';
+import { type AnalysisImage, readAnalysisImage } from '../image/read-analysis-image.ts';
+import type { IntensityStretch } from '../microscopy/intensity.ts';
+import type { LoadedModel } from '../model/model-registry.ts';
+import { annotateImage } from '../results/annotate.ts';
+import { buildResultDocument } from '../results/document.ts';
+import type { Inference } from './infer.ts';
+import { type AnalysisPlan, planAnalysis, type TilingSettings } from './plan.ts';
+import type { AnalysisResult, ImageSource, ResultSink } from './stages.ts';
+
+export interface PrepareOptions {
+  source: ImageSource;
+  sink: ResultSink;
+  /** Largest image accepted, in pixels. */
+  maxPixels: number;
+  /** Percentiles for mapping 16-bit, 32-bit and float images to 8 bits. */
+  stretch: IntensityStretch;
+  /** The service's tiling settings; a model sidecar may override them. */
+  tiling: TilingSettings;
+}
+
+/** A job ready for the model: its image decoded, its plan made, and a single pass already letterboxed. */
+export interface Prepared {
+  delivery: JobDelivery;
+  model: LoadedModel;
+  image: AnalysisImage;
+  imageSha256: string;
+  imageBytes: number;
+  plan: AnalysisPlan;
+  /** The letterboxed input of a single pass; tiles are letterboxed during inference, a batch ahead. */
+  input?: Float32Array;
+  timings: { read: number; decode: number; preprocess: number };
+}
+
+/** Several models often run on the same image back to back: decode it once. */
+const DECODED_CACHE_SIZE = 3;
+
+/** The source and plan stages: read and hash once, skip what is done, decode, plan, letterbox. */
+export class Preparer {
+  readonly #opts: PrepareOptions;
+  readonly #decoded = new Map<string, Promise<AnalysisImage>>();
+  readonly #buffers = new Map<number, Float32Array[]>();
+
+  constructor(options: PrepareOptions) {
+    this.#opts = options;
+  }
+
+  /** The prepared job, or 'done' when a current result already exists. */
+  async prepare(delivery: JobDelivery, model: LoadedModel): Promise<Prepared | 'done'> {
+    const { job } = delivery;
+    const { source, sink } = this.#opts;
+    if (await sink.isDone(job, job.image.sha256)) return 'done';
+    let t = performance.now();
+    const bytes = await source.read(job);
+    const imageSha256 = sha256(bytes);
+    const read = performance.now() - t;
+    // The file changed since the job was made, into content that already has its result.
+    if (imageSha256 !== job.image.sha256 && (await sink.isDone(job, imageSha256))) return 'done';
+    t = performance.now();
+    const image = await this.#decode(imageSha256, bytes, job.image.path.split('/').pop()!);
+    const decode = performance.now() - t;
+    t = performance.now();
+    const folder = await source.folderSettings(job);
+    const plan = planAnalysis({
+      image,
+      model,
+      tiling: { ...this.#opts.tiling, ...model.tiling },
+      overrides: [folder.override, model.calibrationOverride].filter((o) => o !== undefined),
+      warnings: folder.warning ? [folder.warning] : [],
+    });
+    let input: Float32Array | undefined;
+    if (plan.views.kind === 'single') {
+      input = this.#takeBuffer(3 * model.inputWidth * model.inputHeight);
+      letterboxTensor(image.rgb, plan.views.geometry, input, 0, { x: 0, y: 0, imageWidth: image.width });
+    }
+    const preprocess = performance.now() - t;
+    return {
+      delivery,
+      model,
+      image,
+      imageSha256,
+      imageBytes: bytes.length,
+      plan,
+      input,
+      timings: { read, decode, preprocess },
+    };
+  }
+
+  /** Takes back an input array the session thread handed back, for the next image. */
+  recycle(buffer: Float32Array): void {
+    let pool = this.#buffers.get(buffer.length);
+    if (!pool) {
+      pool = [];
+      this.#buffers.set(buffer.length, pool);
+    }
+    pool.push(buffer);
+  }
+
+  #takeBuffer(length: number): Float32Array {
+    return this.#buffers.get(length)?.pop() ?? new Float32Array(length);
+  }
+
+  #decode(imageSha256: string, bytes: Uint8Array, fileName: string): Promise<AnalysisImage> {
+    let pending = this.#decoded.get(imageSha256);
+    if (!pending) {
+      pending = readAnalysisImage(bytes, {
+        fileName,
+        maxPixels: this.#opts.maxPixels,
+        stretch: this.#opts.stretch,
+      });
+      this.#decoded.set(imageSha256, pending);
+      pending.catch(() => this.#decoded.delete(imageSha256));
+      while (this.#decoded.size > DECODED_CACHE_SIZE) {
+        this.#decoded.delete(this.#decoded.keys().next().value as string);
+      }
+    }
+    return pending;
+  }
+}
+
+/** The result of an inference: the document (pure) and the annotated picture. */
+export async function finish(
+  p: Prepared,
+  inference: Inference,
+  options: { node: string; annotate: boolean },
+): Promise<AnalysisResult> {
+  const t = performance.now();
+  const annotated = options.annotate ? await annotateImage(p.image, inference.detections) : undefined;
+  const timings = {
+    ...p.timings,
+    ...inference.times,
+    preprocess: p.timings.preprocess + inference.times.preprocess,
+    write: 0,
+  };
+  const doc = buildResultDocument({
+    job: p.delivery.job,
+    model: p.model,
+    image: p.image,
+    imageSha256: p.imageSha256,
+    imageBytes: p.imageBytes,
+    detections: inference.detections,
+    plan: p.plan,
+    node: options.node,
+    timings: { ...timings, write: performance.now() - t },
+  });
+  return { doc, annotated };
+}

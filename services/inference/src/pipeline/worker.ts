@@ -1,0 +1,224 @@
+/**
+ * The worker loop: take a job, prepare it (source → plan → letterbox), infer, hand the result to the
+ * sink, acknowledge. Preparing the next images overlaps inference of the current one (sharp and ONNX
+ * Runtime both work off the main thread), and writing overlaps the next inference. Every stage lives
+ * in its own module; this file only orders them and applies the retry policy.
+ */
+import { BoundedChannel, type JobDelivery, type JobQueue, type ResultDocument } from '@scopehive/shared';
+import { ImageRejection } from '../image/rejection.ts';
+import type { ModelSet } from '../model/model-registry.ts';
+import { classifyFailure } from './failure.ts';
+import { detectInTiles, detectSingle, type Inference } from './infer.ts';
+import { finish, type Prepared, type PrepareOptions, Preparer } from './prepare.ts';
+import type { ImageSource, ResultSink } from './stages.ts';
+import type { PipelineTelemetry } from './telemetry.ts';
+
+export type JobOutcome = 'ok' | 'skipped' | 'rejected';
+
+export interface WorkerOptions extends PrepareOptions {
+  queue: JobQueue;
+  models: ModelSet;
+  source: ImageSource;
+  sink: ResultSink;
+  telemetry: PipelineTelemetry;
+  /** The node doing the analysis, named in every result. */
+  node: string;
+  annotate: boolean;
+  /** Called after each job settles, whatever the outcome (the CLI counts progress with it). */
+  onSettled?: (delivery: JobDelivery, outcome: JobOutcome, detail?: ResultDocument | ImageRejection) => void;
+  /** Images prepared ahead of the one being inferred (default: sessions + 1). */
+  prefetch?: number;
+  /**
+   * How often a job in hand tells the queue it is still being worked on (a third of the queue's ack
+   * wait): a 4k micrograph in 64 tiles on a small CPU can take longer than the ack wait.
+   */
+  heartbeatMs?: number;
+}
+
+const MAX_PENDING_WRITES = 4;
+/** How long a failure that is not the image's fault waits before the job is tried again. */
+const RETRY_DELAY_MS = 2000;
+
+export class InferenceWorker {
+  readonly #opts: WorkerOptions;
+  readonly #prepare: Preparer;
+  readonly #writes = new Set<Promise<void>>();
+  readonly #heartbeats = new Map<JobDelivery, NodeJS.Timeout>();
+  #abort = new AbortController();
+  #closed = false;
+  #running?: Promise<void>;
+
+  constructor(options: WorkerOptions) {
+    this.#opts = options;
+    this.#prepare = new Preparer(options);
+  }
+
+  start(): void {
+    const { models, telemetry } = this.#opts;
+    telemetry.zero(models.list());
+    const restart = () => {
+      telemetry.zero(models.list());
+      this.#abort.abort();
+    };
+    models.on('change', restart);
+    this.#running = (async () => {
+      while (!this.#closed) {
+        this.#abort = new AbortController();
+        await this.#consume(this.#abort.signal);
+      }
+      models.off('change', restart);
+    })();
+  }
+
+  /** Stops taking jobs and finishes the ones in hand. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#abort.abort();
+    await this.#running;
+    await Promise.all(this.#writes);
+  }
+
+  /** One consumer for the models loaded now; a model change aborts it and a new one starts. */
+  async #consume(signal: AbortSignal): Promise<void> {
+    const loaded = this.#opts.models.list();
+    if (loaded.length === 0) {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      return;
+    }
+    const sessions = Math.max(1, ...loaded.map((m) => m.replicas));
+    const channel = new BoundedChannel<Promise<Prepared | undefined>>(this.#opts.prefetch ?? sessions + 1);
+    const infer = (async () => {
+      // Every session gets an image and one more run waits queued behind them, so a session never
+      // waits for this thread to collect a result.
+      const inFlight = new Set<Promise<void>>();
+      for await (const next of channel) {
+        const prepared = await next;
+        if (!prepared) continue;
+        const run = this.#inferAndWrite(prepared).finally(() => inFlight.delete(run));
+        inFlight.add(run);
+        while (inFlight.size >= sessions + 1) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    })();
+    try {
+      for await (const delivery of this.#opts.queue.consume({ models: loaded.map((m) => m.name), signal })) {
+        await channel.push(this.#prepareOne(delivery));
+      }
+    } finally {
+      channel.close();
+      await infer;
+    }
+  }
+
+  async #prepareOne(delivery: JobDelivery): Promise<Prepared | undefined> {
+    const { job } = delivery;
+    const model = this.#opts.models.get(job.model.name);
+    if (!model) {
+      await delivery.term(`model ${job.model.name} is not loaded`);
+      this.#opts.telemetry.logger.warn(
+        { image: job.image.path, model: job.model.name },
+        `job for ${job.image.path} dropped: model ${job.model.name} is not loaded`,
+      );
+      return undefined;
+    }
+    this.#startHeartbeat(delivery);
+    try {
+      const prepared = await this.#prepare.prepare(delivery, model);
+      if (prepared === 'done') {
+        await this.#settle(delivery, 'skipped');
+        return undefined;
+      }
+      return prepared;
+    } catch (err) {
+      await this.#fail(delivery, err);
+      return undefined;
+    }
+  }
+
+  async #inferAndWrite(p: Prepared): Promise<void> {
+    let inference: Inference;
+    try {
+      if (p.plan.views.kind === 'tiles') {
+        inference = await detectInTiles(p.model, p.image, p.plan.area, p.plan.views.tiles, {
+          wholePass: p.plan.tiling.wholeImagePass,
+        });
+      } else {
+        const single = await detectSingle(p.model, p.input!, p.plan.views.geometry, (b) =>
+          this.#prepare.recycle(b),
+        );
+        inference = { detections: single.detections, times: { preprocess: 0, ...single.times } };
+      }
+    } catch (err) {
+      await this.#fail(p.delivery, err);
+      return;
+    }
+    while (this.#writes.size >= MAX_PENDING_WRITES) await Promise.race(this.#writes);
+    const write = this.#write(p, inference).finally(() => this.#writes.delete(write));
+    this.#writes.add(write);
+  }
+
+  async #write(p: Prepared, inference: Inference): Promise<void> {
+    const { delivery } = p;
+    try {
+      const result = await finish(p, inference, { node: this.#opts.node, annotate: this.#opts.annotate });
+      const t = performance.now();
+      await this.#opts.sink.write(result);
+      const timings = { ...result.doc.timings, write: result.doc.timings.write + (performance.now() - t) };
+      this.#opts.telemetry.analysed(delivery.job, result.doc, timings, delivery.attempt);
+      await this.#settle(delivery, 'ok', result.doc);
+    } catch (err) {
+      await this.#fail(delivery, err);
+    }
+  }
+
+  /**
+   * The retry policy. A bad image is rejected at once (trying again would not help); anything else
+   * is tried again after a delay, and rejected with its last error once the queue's attempts are spent.
+   */
+  async #fail(delivery: JobDelivery, err: unknown): Promise<void> {
+    this.#stopHeartbeat(delivery);
+    const { job, attempt, maxDeliver } = delivery;
+    const { logger } = this.#opts.telemetry;
+    const failure = classifyFailure(err);
+    const where = { image: job.image.path, model: job.model.name, attempt };
+    if (failure.kind === 'bug') logger.error({ ...where, stack: failure.stack }, `${job.image.path}: ${failure.message}`);
+    if (failure.kind !== 'image' && attempt < maxDeliver) {
+      logger.warn({ ...where, err: failure.message }, `${job.image.path}: attempt ${attempt} failed, retrying: ${failure.message}`);
+      await delivery.nak(RETRY_DELAY_MS);
+      return;
+    }
+    const rejection =
+      failure.kind === 'image'
+        ? failure.rejection
+        : new ImageRejection('failed', `failed ${attempt} times; last error: ${failure.message}`);
+    try {
+      await this.#opts.sink.reject(job, rejection);
+    } catch (writeErr) {
+      logger.error({ image: job.image.path, err: String(writeErr) }, `${job.image.path}: could not record the rejection`);
+    }
+    logger.warn({ ...where, reason: rejection.reason }, `${job.image.path} rejected: ${rejection.message}`);
+    await delivery.term(rejection.message);
+    this.#opts.telemetry.outcome(job, 'rejected');
+    this.#opts.onSettled?.(delivery, 'rejected', rejection);
+  }
+
+  async #settle(delivery: JobDelivery, outcome: 'ok' | 'skipped', doc?: ResultDocument): Promise<void> {
+    this.#stopHeartbeat(delivery);
+    await delivery.ack();
+    this.#opts.telemetry.outcome(delivery.job, outcome);
+    this.#opts.onSettled?.(delivery, outcome, doc);
+  }
+
+  #startHeartbeat(delivery: JobDelivery): void {
+    const every = this.#opts.heartbeatMs;
+    if (!every) return;
+    const timer = setInterval(() => void delivery.working().catch(() => undefined), every);
+    timer.unref();
+    this.#heartbeats.set(delivery, timer);
+  }
+
+  #stopHeartbeat(delivery: JobDelivery): void {
+    clearInterval(this.#heartbeats.get(delivery));
+    this.#heartbeats.delete(delivery);
+  }
+}

@@ -1,0 +1,47 @@
+import { type ResultLedger, type ServiceContext, shouldPoll } from '@scopehive/shared';
+import { Ingest, type ModelSource } from './ingest.ts';
+import { ModelCatalog } from './model-catalog.ts';
+
+export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue';
+
+/**
+ * Ingest on this node's inbox: one job per (complete image, model) onto the queue. In its own
+ * container it reads the models folder for names and hashes; in `npm start` the inference registry
+ * is the model source and the ledger is shared with the pipeline.
+ */
+export async function composeIngest(
+  ctx: ServiceContext<IngestSections>,
+  options: { models?: ModelSource; ledger?: ResultLedger } = {},
+): Promise<Ingest> {
+  const { config, logger } = ctx;
+  const { queue } = await ctx.queue();
+  let models = options.models;
+  if (!models) {
+    const catalog = new ModelCatalog({
+      modelsDir: config.paths.models,
+      enabled: config.analysis.models,
+      stableMs: config.watch.stableMs,
+      usePolling: shouldPoll(config.watch.polling, config.paths.models),
+      pollIntervalMs: config.watch.pollIntervalMs,
+      logger,
+    });
+    await catalog.start();
+    ctx.onClose(() => catalog.close());
+    models = catalog;
+  }
+  const ingest = new Ingest({
+    node: config.node.name,
+    inboxDir: config.paths.inbox,
+    resultsDir: config.paths.results,
+    stableMs: config.watch.stableMs,
+    usePolling: shouldPoll(config.watch.polling, config.paths.inbox),
+    pollIntervalMs: config.watch.pollIntervalMs,
+    queue,
+    models,
+    logger,
+    ledger: options.ledger,
+  });
+  await ingest.start();
+  ctx.onClose(() => ingest.close());
+  return ingest;
+}
