@@ -1,6 +1,8 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
+import { StartupError } from './config/errors.ts';
+import { sections } from './config/sections.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -38,11 +40,41 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ ser
   });
   options.routes?.(app);
   return new Promise((resolve, reject) => {
-    const server = app.listen(options.port, options.host);
-    server.once('error', reject);
-    server.once('listening', () => {
+    const server = createServer(app);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, options)));
+    server.listen(options.port, options.host, () => {
       const address = server.address();
       resolve({ server, port: typeof address === 'object' && address ? address.port : options.port });
     });
   });
+}
+
+/**
+ * Why the server could not listen, as one line naming the setting to change: a new user who meets a
+ * busy port or a mistyped host needs that line, not a stack trace. Other errors are passed on as they are.
+ */
+function listenError(err: NodeJS.ErrnoException, at: { host: string; port: number }): Error {
+  const host = `${sections.http.settings.host.env}=${at.host}`;
+  const port = `${sections.http.settings.port.env}=${at.port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new StartupError(
+        `${port} is already in use by another program (on ${host}): choose a free port`,
+      );
+    case 'EACCES':
+      return new StartupError(`${port} needs more privileges than this user has: choose a port above 1023`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+    case 'EAI_FAIL':
+      return new StartupError(
+        `${host} does not resolve to an address (${err.code}): use an address of this machine`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new StartupError(
+        `${host} is not an address of this machine: use one it has, or 0.0.0.0 for all`,
+      );
+    default:
+      return err;
+  }
 }

@@ -1,12 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import { findRepoFiles, requireTool, run } from './helpers.ts';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findRepoFiles, readRepoFile, requireTool, run } from './helpers.ts';
 
 const scripts = findRepoFiles((name) => name.endsWith('.sh'));
 
 describe('shell scripts', () => {
-  it('exist (nfs and grafana entrypoints)', () => {
+  it('exist (nfs and grafana entrypoints, the test set-up)', () => {
     expect(scripts).toEqual(
-      expect.arrayContaining(['grafana/entrypoint.sh', 'nfs/entrypoint.sh', 'nfs/render-exports.sh']),
+      expect.arrayContaining([
+        'grafana/entrypoint.sh',
+        'nfs/entrypoint.sh',
+        'nfs/render-exports.sh',
+        'scripts/setup-test-deps.sh',
+      ]),
     );
   });
 
@@ -41,5 +49,96 @@ describe('grafana/entrypoint.sh', () => {
     const r = start({ GF_SECURITY_ADMIN_PASSWORD: 'a long enough secret' });
     expect(r.stderr).toMatch(/\/run\.sh/);
     expect(r.status).toBe(127);
+  });
+});
+
+describe('scripts/setup-test-deps.sh', () => {
+  let dir: string;
+  let bin: string;
+  const aptLog = () => path.join(dir, 'apt.log');
+
+  /** A stand-in program on the test's PATH, ahead of the real ones. */
+  const stub = (name: string, body: string) => {
+    writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(path.join(bin, name), 0o755);
+  };
+
+  /**
+   * The script with its tool list (one line, by design) swapped for tools no machine has, so the paths
+   * taken when something is missing run for real; apt-get and id are stand-ins that record their calls.
+   */
+  const runWithMissingTools = () => {
+    const script = readRepoFile('scripts/setup-test-deps.sh').replace(
+      /^tools=.*$/m,
+      'tools="scopehive-fake-a:scopehive-fake-pkg scopehive-fake-b:scopehive-fake-pkg"',
+    );
+    writeFileSync(path.join(dir, 'setup.sh'), script);
+    return run('bash', [path.join(dir, 'setup.sh')], { env: { PATH: `${bin}:${process.env.PATH}` } });
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'scopehive-setup-'));
+    bin = path.join(dir, 'bin');
+    run('mkdir', [bin]);
+    stub('apt-get', `echo "$*" >> ${aptLog()}`);
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const aptCalls = () => {
+    try {
+      return readFileSync(aptLog(), 'utf8').trim().split('\n');
+    } catch {
+      return [];
+    }
+  };
+
+  it('does nothing, silently, when every tool is present', () => {
+    const r = run('bash', ['scripts/setup-test-deps.sh'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(aptCalls()).toEqual([]);
+  });
+
+  it('as an ordinary user, names the one command to run and fails', () => {
+    stub('id', 'echo 1000');
+    const r = runWithMissingTools();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      'scopehive: the tests need Debian packages that are not installed; run: sudo apt-get install -y --no-install-recommends scopehive-fake-pkg\n',
+    );
+    expect(aptCalls()).toEqual([]);
+  });
+
+  it('as root, installs each missing package once, quietly, after one apt-get update', () => {
+    stub('id', 'echo 0');
+    // The stand-in "installs" by putting the programs on the PATH, as the Debian packages would.
+    stub(
+      'apt-get',
+      `echo "$*" >> ${aptLog()}\ncase "$1" in install) for t in a b; do printf '#!/bin/sh\\n' > ${bin}/scopehive-fake-$t; chmod +x ${bin}/scopehive-fake-$t; done;; esac`,
+    );
+    const r = runWithMissingTools();
+    expect(r.stderr).toBe('scopehive: installing what the tests need from Debian: scopehive-fake-pkg\n');
+    expect(r.status).toBe(0);
+    expect(aptCalls()).toEqual(['update -qq', 'install -y -qq --no-install-recommends scopehive-fake-pkg']);
+  });
+
+  it("as root, shows apt-get's output and fails when the install fails", () => {
+    stub('id', 'echo 0');
+    stub(
+      'apt-get',
+      `echo "$*" >> ${aptLog()}\n[ "$1" = update ] || { echo "E: Unable to locate package scopehive-fake-pkg"; exit 100; }`,
+    );
+    const r = runWithMissingTools();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('E: Unable to locate package scopehive-fake-pkg');
+    expect(r.stderr).toContain('scopehive: apt-get could not install scopehive-fake-pkg');
+  });
+
+  it('is what `npm test` runs first, and what .ci/run relies on', () => {
+    const pkg = JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.pretest).toBe('bash scripts/setup-test-deps.sh');
   });
 });

@@ -1,12 +1,7 @@
 /**
- * One typed schema for every setting. Each setting is an environment variable, parsed and validated
- * once at start-up; a bad value raises a ConfigError naming the variable, which `main` prints as one
- * line before exiting with code 1.
+ * Setting builders. Each setting is an environment variable with a default as the user would type it,
+ * one sentence for the README, and a parser whose error says what was expected.
  */
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 export interface Setting<T> {
   /** Environment variable name. */
@@ -19,8 +14,25 @@ export interface Setting<T> {
   parse(raw: string): T;
 }
 
+export type SettingsOf = Record<string, Setting<unknown>>;
 type Parsed<S> = S extends Setting<infer T> ? T : never;
-export type ConfigOf<S extends Record<string, Setting<unknown>>> = { [K in keyof S]: Parsed<S[K]> };
+export type ValuesOf<S extends SettingsOf> = { [K in keyof S]: Parsed<S[K]> };
+
+/** A named group of settings and how its parsed values become what a service is given. */
+export interface Section<S extends SettingsOf = SettingsOf, V = unknown> {
+  /** What the section is about, for the README. */
+  title: string;
+  settings: S;
+  /** Problems between values of this section (each one line), checked once every value parsed. */
+  check?: (values: ValuesOf<S>) => string[];
+  /** Derived values: defaults that depend on other settings, absolute paths. */
+  resolve: (values: ValuesOf<S>) => V;
+}
+
+/** Builds a section, inferring its value types from its settings. */
+export function section<S extends SettingsOf, V>(def: Section<S, V>): Section<S, V> {
+  return def;
+}
 
 function def<T>(env: string, doc: string, dflt: string | undefined, parse: (raw: string) => T): Setting<T> {
   return { env, doc, default: dflt, parse };
@@ -76,25 +88,34 @@ export const setting = {
   },
 };
 
-/** Reads every setting of `schema` from `env`; the first bad value throws a one-line ConfigError. */
-export function readConfig<S extends Record<string, Setting<unknown>>>(
-  schema: S,
-  env: NodeJS.ProcessEnv = process.env,
-): ConfigOf<S> {
-  const out: Record<string, unknown> = {};
-  for (const [key, s] of Object.entries(schema)) {
+// Error lines end up in logs and support chats; a secret's value must not, even when it is wrong.
+const secretName = /SECRET|TOKEN|PASSWORD|KEY/i;
+
+/** How a value appears in an error line: quoted, one line, at most 60 characters, secrets hidden. */
+export function shownValue(env: string, value: string): string {
+  if (secretName.test(env)) return '(hidden)';
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+/** Parses every setting of `settings` from `env`; each bad value is one problem line, none stops the others. */
+export function parseSettings<S extends SettingsOf>(
+  settings: S,
+  env: NodeJS.ProcessEnv,
+): { values: ValuesOf<S>; problems: string[] } {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, s] of Object.entries(settings)) {
     const raw = env[s.env];
     const value = raw === undefined || raw === '' ? s.default : raw;
     if (value === undefined) {
-      out[key] = undefined;
+      values[key] = undefined;
       continue;
     }
     try {
-      out[key] = s.parse(value);
+      values[key] = s.parse(value);
     } catch (err) {
-      const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value;
-      throw new ConfigError(`${s.env}=${JSON.stringify(shown)} is invalid: ${(err as Error).message}`);
+      problems.push(`${s.env}=${shownValue(s.env, value)} is invalid: ${(err as Error).message}`);
     }
   }
-  return out as ConfigOf<S>;
+  return { values: values as ValuesOf<S>, problems };
 }
