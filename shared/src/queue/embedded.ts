@@ -1,4 +1,6 @@
+import { type Logger, pino } from 'pino';
 import type { Job } from '../job.ts';
+import { type OnExhausted, reportExhausted } from './exhausted.ts';
 import type { ConsumeOptions, JobDelivery, JobQueue } from './types.ts';
 
 export interface EmbeddedQueueOptions {
@@ -8,8 +10,12 @@ export interface EmbeddedQueueOptions {
   ackWaitMs: number;
   /** Deliveries per job; after the last one times out the job goes to `onExhausted`. */
   maxDeliver: number;
-  /** Called when a job timed out on its last delivery (no handler settled it). */
-  onExhausted?: (job: Job) => void;
+  /**
+   * Called when a job timed out on its last delivery (no handler settled it) or was nak'ed on it.
+   * Without it the job is logged at error level; a throw or rejection from it is logged too.
+   */
+  onExhausted?: OnExhausted;
+  logger?: Logger;
 }
 
 interface Entry {
@@ -26,6 +32,7 @@ interface Entry {
  */
 export class EmbeddedQueue implements JobQueue {
   readonly #opts: EmbeddedQueueOptions;
+  readonly #log: Logger;
   readonly #waiting: Entry[] = [];
   readonly #entries = new Map<string, Entry>();
   #wakers: Array<() => void> = [];
@@ -34,6 +41,7 @@ export class EmbeddedQueue implements JobQueue {
 
   constructor(options: EmbeddedQueueOptions) {
     this.#opts = options;
+    this.#log = options.logger ?? pino({ level: 'silent' });
   }
 
   async publish(job: Job): Promise<void> {
@@ -54,7 +62,7 @@ export class EmbeddedQueue implements JobQueue {
     signal?.addEventListener('abort', onAbort);
     try {
       while (!this.#closed && !signal?.aborted) {
-        const index = this.#waiting.findIndex((e) => !models || models.includes(e.job.model));
+        const index = this.#waiting.findIndex((e) => !models || models.includes(e.job.model.name));
         if (index < 0) {
           await this.#nextChange();
           continue;
@@ -89,7 +97,7 @@ export class EmbeddedQueue implements JobQueue {
         entry.delivery = 0;
         if (entry.attempt >= this.#opts.maxDeliver) {
           this.#remove(entry);
-          this.#opts.onExhausted?.(entry.job);
+          void this.#exhausted(entry);
         } else {
           this.#waiting.unshift(entry);
           this.#wake();
@@ -118,7 +126,7 @@ export class EmbeddedQueue implements JobQueue {
         if (!settle()) return;
         if (entry.attempt >= this.#opts.maxDeliver) {
           this.#remove(entry);
-          this.#opts.onExhausted?.(entry.job);
+          await this.#exhausted(entry);
           return;
         }
         const requeue = () => {
@@ -137,6 +145,10 @@ export class EmbeddedQueue implements JobQueue {
         if (current()) armTimer();
       },
     };
+  }
+
+  #exhausted(entry: Entry): Promise<void> {
+    return reportExhausted(entry.job, entry.attempt, this.#opts.onExhausted, this.#log);
   }
 
   #remove(entry: Entry): void {

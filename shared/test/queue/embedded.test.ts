@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Job } from '../src/job.ts';
-import { EmbeddedQueue, type EmbeddedQueueOptions } from '../src/queue/embedded.ts';
-import type { ConsumeOptions, JobDelivery } from '../src/queue/types.ts';
+import type { Job } from '../../src/job.ts';
+import { EmbeddedQueue, type EmbeddedQueueOptions } from '../../src/queue/embedded.ts';
+import type { ConsumeOptions, JobDelivery } from '../../src/queue/types.ts';
+import { logLines } from './log-lines.ts';
+import { testJob as job } from './test-job.ts';
 
 const open: EmbeddedQueue[] = [];
 afterEach(async () => {
@@ -15,19 +17,14 @@ function queue(options: Partial<EmbeddedQueueOptions> = {}): EmbeddedQueue {
   return q;
 }
 
-function job(n: number, model = 'particles'): Job {
-  return {
-    id: `img${n}.${model}`,
-    image: `run1/img${n}.tif`,
-    imageSha256: `${n}`.padStart(64, '0'),
-    imageBytes: 1000 + n,
-    model,
-    modelSha256: 'f'.repeat(64),
-    detectedAt: 1_700_000_000_000 + n,
-  };
-}
-
 const TIMEOUT = Symbol('timeout');
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i > 2000) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
 
 /** One consumer, read a delivery at a time; a read that timed out stays pending for the next call. */
 function reader(q: EmbeddedQueue, options?: ConsumeOptions) {
@@ -80,7 +77,7 @@ describe('EmbeddedQueue delivery', () => {
     for (const n of [1, 2, 3]) await q.publish(job(n));
     const r = reader(q);
     const got = [await r.delivery(), await r.delivery(), await r.delivery()];
-    expect(got.map((d) => d.job.id)).toEqual(['img1.particles', 'img2.particles', 'img3.particles']);
+    expect(got.map((d) => d.job.id)).toEqual([job(1).id, job(2).id, job(3).id]);
     expect(got.map((d) => d.attempt)).toEqual([1, 1, 1]);
     expect(got[0].maxDeliver).toBe(5);
     expect(got[0].job).toEqual(job(1));
@@ -104,10 +101,10 @@ describe('EmbeddedQueue delivery', () => {
   it('ignores a job id that is already waiting', async () => {
     const q = queue();
     await q.publish(job(1));
-    await q.publish({ ...job(1), detectedAt: 5 });
+    await q.publish({ ...job(1), seenAt: 5 });
     expect(await q.depth()).toBe(1);
     const r = reader(q);
-    expect((await r.delivery()).job.detectedAt).toBe(job(1).detectedAt);
+    expect((await r.delivery()).job.seenAt).toBe(job(1).seenAt);
     expect(await r.idle(50)).toBe(true);
   });
 
@@ -122,7 +119,7 @@ describe('EmbeddedQueue delivery', () => {
     await first.ack();
     await q.publish(job(1));
     const again = await r.delivery();
-    expect(again.job.id).toBe('img1.particles');
+    expect(again.job.id).toBe(job(1).id);
     expect(again.attempt).toBe(1);
   });
 
@@ -132,13 +129,13 @@ describe('EmbeddedQueue delivery', () => {
     await q.publish(job(2, 'particles'));
     await q.publish(job(3, 'cells'));
     const particles = reader(q, { models: ['particles'] });
-    expect((await particles.delivery()).job.id).toBe('img2.particles');
+    expect((await particles.delivery()).job.id).toBe(job(2).id);
     expect(await particles.idle(50)).toBe(true);
     const cells = reader(q, { models: ['cells', 'pores'] });
-    expect((await cells.delivery()).job.id).toBe('img1.cells');
-    expect((await cells.delivery()).job.id).toBe('img3.cells');
+    expect((await cells.delivery()).job.id).toBe(job(1, 'cells').id);
+    expect((await cells.delivery()).job.id).toBe(job(3, 'cells').id);
     await q.publish(job(4, 'particles'));
-    expect((await particles.delivery()).job.id).toBe('img4.particles');
+    expect((await particles.delivery()).job.id).toBe(job(4).id);
   });
 });
 
@@ -159,8 +156,8 @@ describe('EmbeddedQueue backpressure', () => {
     await d1.ack();
     expect(await settled(third)).toBe(true);
     expect(await q.depth()).toBe(2);
-    expect((await r.delivery()).job.id).toBe('img2.particles');
-    expect((await r.delivery()).job.id).toBe('img3.particles');
+    expect((await r.delivery()).job.id).toBe(job(2).id);
+    expect((await r.delivery()).job.id).toBe(job(3).id);
   });
 
   it('does not make a duplicate wait for room', async () => {
@@ -181,7 +178,7 @@ describe('EmbeddedQueue redelivery', () => {
     const started = Date.now();
     const second = await r.delivery();
     expect(Date.now() - started).toBeGreaterThanOrEqual(40);
-    expect(second.job.id).toBe('img1.particles');
+    expect(second.job.id).toBe(job(1).id);
     expect(second.attempt).toBe(2);
     expect(await q.depth()).toBe(1);
   });
@@ -194,7 +191,7 @@ describe('EmbeddedQueue redelivery', () => {
     await q.publish(job(2));
     await sleep(100);
     const next = await r.delivery();
-    expect([next.job.id, next.attempt]).toEqual(['img1.particles', 2]);
+    expect([next.job.id, next.attempt]).toEqual([job(1).id, 2]);
   });
 
   it('ignores the ack of a stale delivery after the job was delivered again', async () => {
@@ -236,8 +233,8 @@ describe('EmbeddedQueue redelivery', () => {
     await (await r.delivery()).nak();
     const next = await r.delivery();
     const last = await r.delivery();
-    expect([next.job.id, next.attempt]).toEqual(['img2.particles', 1]);
-    expect([last.job.id, last.attempt]).toEqual(['img1.particles', 2]);
+    expect([next.job.id, next.attempt]).toEqual([job(2).id, 1]);
+    expect([last.job.id, last.attempt]).toEqual([job(1).id, 2]);
   });
 
   it('nak(delay) delivers the job again only after the delay', async () => {
@@ -259,7 +256,7 @@ describe('EmbeddedQueue redelivery', () => {
 
   it('gives a job up to onExhausted after maxDeliver timed-out deliveries', async () => {
     const exhausted: Job[] = [];
-    const q = queue({ ackWaitMs: 50, maxDeliver: 2, onExhausted: (j) => exhausted.push(j) });
+    const q = queue({ ackWaitMs: 50, maxDeliver: 2, onExhausted: (j) => void exhausted.push(j) });
     await q.publish(job(1));
     const r = reader(q);
     expect((await r.delivery()).attempt).toBe(1);
@@ -272,20 +269,62 @@ describe('EmbeddedQueue redelivery', () => {
 
   it('gives a job up to onExhausted when its last delivery is nak-ed', async () => {
     const exhausted: string[] = [];
-    const q = queue({ maxDeliver: 2, onExhausted: (j) => exhausted.push(j.id) });
+    const q = queue({ maxDeliver: 2, onExhausted: (j) => void exhausted.push(j.id) });
     await q.publish(job(1));
     const r = reader(q);
     await (await r.delivery()).nak();
     expect(exhausted).toEqual([]);
     await (await r.delivery()).nak(10);
-    expect(exhausted).toEqual(['img1.particles']);
+    expect(exhausted).toEqual([job(1).id]);
     expect(await q.depth()).toBe(0);
     expect(await r.idle(60)).toBe(true);
   });
 
+  it('logs a job it gives up on, by image and model, when no one else is told', async () => {
+    const { logger, lines } = logLines();
+    const q = queue({ maxDeliver: 1, logger });
+    await q.publish(job(1, 'cells'));
+    await (await reader(q).delivery()).nak();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 50,
+        job: job(1, 'cells').id,
+        origin: 'node-a',
+        image: 'run1/img1.tif',
+        model: 'cells',
+        deliveries: 1,
+      }),
+    ]);
+  });
+
+  it('survives an onExhausted that fails, logging it, and keeps delivering', async () => {
+    const { logger, lines } = logLines();
+    const q = queue({
+      ackWaitMs: 50,
+      maxDeliver: 1,
+      logger,
+      onExhausted: () => {
+        throw new Error('report store is down');
+      },
+    });
+    await q.publish(job(1));
+    await q.publish(job(2));
+    const r = reader(q);
+    await (await r.delivery()).nak();
+    // The second one is given up from the ack-wait timer, where a throw would end the process.
+    expect((await r.delivery()).job.id).toBe(job(2).id);
+    await until(() => lines.length === 2);
+    expect(lines.map((l) => [l.job, (l.err as { message: string }).message])).toEqual([
+      [job(1).id, 'report store is down'],
+      [job(2).id, 'report store is down'],
+    ]);
+    await q.publish(job(3));
+    expect((await r.delivery()).job.id).toBe(job(3).id);
+  });
+
   it('never delivers a terminated job again, even after its ack wait', async () => {
     const exhausted: Job[] = [];
-    const q = queue({ ackWaitMs: 50, onExhausted: (j) => exhausted.push(j) });
+    const q = queue({ ackWaitMs: 50, onExhausted: (j) => void exhausted.push(j) });
     await q.publish(job(1));
     const r = reader(q);
     await (await r.delivery()).term('corrupt image');
@@ -305,7 +344,7 @@ describe('EmbeddedQueue shutdown', () => {
     expect(await r.ended()).toBe(true);
     // The job stays for other consumers.
     await q.publish(job(1));
-    expect((await reader(q).delivery()).job.id).toBe('img1.particles');
+    expect((await reader(q).delivery()).job.id).toBe(job(1).id);
   });
 
   it('delivers nothing to an already aborted consumer', async () => {
@@ -318,7 +357,12 @@ describe('EmbeddedQueue shutdown', () => {
 
   it('close() ends consumers, refuses new jobs and releases publishers waiting for room', async () => {
     const exhausted: Job[] = [];
-    const q = queue({ capacity: 1, ackWaitMs: 50, maxDeliver: 1, onExhausted: (j) => exhausted.push(j) });
+    const q = queue({
+      capacity: 1,
+      ackWaitMs: 50,
+      maxDeliver: 1,
+      onExhausted: (j) => void exhausted.push(j),
+    });
     await q.publish(job(1));
     const r = reader(q);
     await r.delivery();

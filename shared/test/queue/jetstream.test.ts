@@ -1,10 +1,13 @@
 import fs from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '../src/job.ts';
-import { JetStreamQueue, type JetStreamQueueOptions, modelToken } from '../src/queue/jetstream.ts';
-import type { JobDelivery } from '../src/queue/types.ts';
-import { type NatsServer, startNatsServer } from './helpers/nats-server.ts';
+import { modelToken } from '../../src/queue/jetstream/provision.ts';
+import { JetStreamQueue, type JetStreamQueueOptions } from '../../src/queue/jetstream/queue.ts';
+import type { JobDelivery } from '../../src/queue/types.ts';
+import { type NatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { testJob as job } from './test-job.ts';
 
 let server: NatsServer;
 const open: JetStreamQueue[] = [];
@@ -19,18 +22,6 @@ afterEach(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-function job(n: number, model = 'particles'): Job {
-  return {
-    id: `img${n}.${model}`,
-    image: `run1/img${n}.tif`,
-    imageSha256: `${n}`.padStart(64, '0'),
-    imageBytes: 1000 + n,
-    model,
-    modelSha256: 'f'.repeat(64),
-    detectedAt: Date.now(),
-  };
-}
 
 const names = new WeakMap<JetStreamQueue, { stream: string; subjectPrefix: string }>();
 
@@ -68,10 +59,10 @@ function run(
   options: { models?: string[] } = {},
 ) {
   const stop = new AbortController();
-  const seen: Array<{ id: string; attempt: number; at: number }> = [];
+  const seen: Array<{ id: string; model: string; attempt: number; at: number }> = [];
   const done = (async () => {
     for await (const d of q.consume({ models: options.models, signal: stop.signal })) {
-      seen.push({ id: d.job.id, attempt: d.attempt, at: Date.now() });
+      seen.push({ id: d.job.id, model: d.job.model.name, attempt: d.attempt, at: Date.now() });
       await handle(d);
     }
   })();
@@ -122,7 +113,7 @@ describe('JetStreamQueue on a real nats-server', () => {
     const q = await queue();
     await q.publish(job(1));
     await q.publish(job(1));
-    await q.publish({ ...job(1), detectedAt: 1 });
+    await q.publish({ ...job(1), seenAt: 1 });
     expect(await q.depth()).toBe(1);
   });
 
@@ -142,7 +133,7 @@ describe('JetStreamQueue on a real nats-server', () => {
     await q.publish(job(1));
     await q.publish(job(2, 'other'));
     const c = run(q, async (d) => {
-      if (d.job.model === 'other') {
+      if (d.job.model.name === 'other') {
         for (let i = 0; i < 4; i++) {
           await sleep(400);
           await d.working();
@@ -189,6 +180,23 @@ describe('JetStreamQueue on a real nats-server', () => {
     expect(c.seen).toHaveLength(1);
   });
 
+  it('terminates a message that is not a valid job and goes on with the next', async () => {
+    const q = await queue();
+    const nc = await connect({ servers: server.url });
+    try {
+      const forged = { ...job(1), id: 'not-its-id' };
+      await jetstream(nc).publish(q.subjectFor('particles'), JSON.stringify(forged), { msgID: 'forged' });
+      await jetstream(nc).publish(q.subjectFor('particles'), 'not json', { msgID: 'garbage' });
+    } finally {
+      await nc.close();
+    }
+    await q.publish(job(2));
+    const c = run(q, (d) => d.ack(), { models: ['particles'] });
+    await until(async () => (await q.depth()) === 0);
+    await c.stop();
+    expect(c.seen.map((s) => s.id)).toEqual([job(2).id]);
+  });
+
   it('gives each consumer only the jobs of its models, and all jobs when no models are named', async () => {
     const q = await queue();
     const models = ['alpha', 'beta', 'yolo.sem v2'];
@@ -198,14 +206,14 @@ describe('JetStreamQueue on a real nats-server', () => {
     await until(() => beta.seen.length === 3 && dotted.seen.length === 3);
     await sleep(300);
     await Promise.all([beta.stop(), dotted.stop()]);
-    expect(beta.seen.every((s) => s.id.endsWith('.beta'))).toBe(true);
-    expect(dotted.seen.every((s) => s.id.endsWith('.yolo.sem v2'))).toBe(true);
+    expect(beta.seen.every((s) => s.model === 'beta')).toBe(true);
+    expect(dotted.seen.every((s) => s.model === 'yolo.sem v2')).toBe(true);
     expect(await q.depth()).toBe(3);
 
     const all = run(q, (d) => d.ack());
     await until(() => all.seen.length === 3);
     await all.stop();
-    expect(all.seen.every((s) => s.id.endsWith('.alpha'))).toBe(true);
+    expect(all.seen.every((s) => s.model === 'alpha')).toBe(true);
     expect(await q.depth()).toBe(0);
   });
 
