@@ -10,3 +10,21 @@ export function modelNameFromFile(file: string): string {
     .replace(/\.onnx$/i, '')
     .replace(/[^A-Za-z0-9_-]/g, '_');
 }
+
+/** A model as jobs name it: its name and the SHA-256 of its file, so a changed file gets new results. */
+export interface ModelRef {
+  name: string;
+  sha256: string;
+}
+
+/**
+ * Whether a model runs: `SCOPEHIVE_MODELS` (`enabled`: `['all']` or names) lists it, and its sidecar,
+ * when known, does not say `enabled: false`.
+ */
+export function isModelEnabled(
+  name: string,
+  enabled: readonly string[],
+  sidecar?: { enabled?: boolean },
+): boolean {
+  return (enabled.includes('all') || enabled.includes(name)) && sidecar?.enabled !== false;
+}

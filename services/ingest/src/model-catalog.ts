@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { type Logger, modelNameFromFile, StableFiles, sha256File } from '@scopehive/shared';
-import type { ModelRef, ModelSource } from './ingest.ts';
+import {
+  isModelEnabled,
+  type Logger,
+  type ModelRef,
+  modelNameFromFile,
+  StableFiles,
+  sha256File,
+} from '@scopehive/shared';
+import type { ModelSource } from './ingest.ts';
 
 export interface ModelCatalogOptions {
   modelsDir: string;
@@ -56,7 +63,7 @@ export class ModelCatalog extends EventEmitter<{ change: [] }> implements ModelS
   async #add(file: string): Promise<void> {
     const name = modelNameFromFile(file);
     const { enabled, logger } = this.#opts;
-    if (!enabled.includes('all') && !enabled.includes(name)) return;
+    if (!isModelEnabled(name, enabled)) return;
     try {
       const sha256 = await sha256File(file);
       if (this.#models.get(name)?.sha256 === sha256) return;

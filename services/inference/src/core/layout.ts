@@ -1,66 +1,63 @@
-import type { OutputLayout } from './types.ts';
+import { detectionShape, knownClassCount } from './layouts/detection.ts';
+import type { LayoutMatch, LayoutMetadata, OutputShape } from './layouts/layout-module.ts';
+import { OUTPUT_LAYOUTS, type OutputLayout } from './layouts/registry.ts';
 
-export interface OutputShapeInfo {
+/** How a model's outputs are read: the layout's name and what it read from the shapes. */
+export interface OutputShapeInfo extends LayoutMatch {
   layout: OutputLayout;
-  /** Classes the output scores; for `yolov10-e2e` the shape cannot tell, so it is the metadata's count or 0. */
-  numClasses: number;
-  /** Boxes per image before thresholding: N anchors, or K final slots for `yolov10-e2e`. */
-  numCandidates: number;
 }
 
 function formatDims(dims: readonly (number | string)[]): string {
   return `[${dims.join(', ')}]`;
 }
 
-function isStaticSize(d: number | string | undefined): d is number {
-  return typeof d === 'number' && Number.isInteger(d) && d > 0;
-}
-
-function isBatchDim(d: number | string | undefined): boolean {
-  return typeof d === 'string' || d === -1 || isStaticSize(d);
+/** "A", "A or B", "A, B or C". */
+function oneOf(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
 /**
- * Detects the output layout from the output dims ([1,N,5+C] yolov5, [1,4+C,N] yolov8/11, [1,K,6] yolov10
- * end-to-end). `numClasses` (from metadata names) disambiguates; `end2end` (metadata) forces yolov10-e2e when
- * dims are [b,K,6]. Dims may contain -1 or strings for dynamic axes in the batch position only.
+ * The layouts serving an Ultralytics task (a model without one is a detector), in order of precedence;
+ * throws when there are none, so a model of another task fails before its sessions open.
  */
-export function detectLayout(
-  dims: readonly (number | string)[],
-  options: { numClasses?: number; end2end?: boolean } = {},
-): OutputShapeInfo {
+export function layoutsForTask(task = 'detect'): Array<(typeof OUTPUT_LAYOUTS)[number]> {
+  const serving = OUTPUT_LAYOUTS.filter((m) => m.task === task);
+  if (serving.length === 0) {
+    const tasks = [...new Set(OUTPUT_LAYOUTS.map((m) => m.task))];
+    throw new Error(`task "${task}" is not supported (supported: ${tasks.join(', ')})`);
+  }
+  return serving;
+}
+
+/**
+ * The layout of a model's outputs: the first in OUTPUT_LAYOUTS serving the metadata's task (a model
+ * without one is a detector) that reads the shapes. Metadata class names disambiguate shapes that
+ * two layouts could read; `end2end` tells a single-class YOLOv5 [b, N, 6] from an end-to-end output.
+ * Only the batch dimension may be dynamic (-1 or a name). Throws one line saying what was expected.
+ */
+export function detectLayout(outputs: readonly OutputShape[], metadata: LayoutMetadata): OutputShapeInfo {
+  const serving = layoutsForTask(metadata.task);
+  for (const layout of serving) {
+    const match = layout.match(outputs, metadata);
+    if (match) return { layout: layout.name, ...match };
+  }
+  const dims = outputs[0]?.dims ?? [];
   const shape = formatDims(dims);
   if (dims.length !== 3) {
     throw new Error(`unsupported detection output ${shape}: expected 3 dimensions [batch, rows, columns]`);
   }
-  const [batch, rows, cols] = dims;
-  if (!isBatchDim(batch) || !isStaticSize(rows) || !isStaticSize(cols)) {
+  if (!detectionShape(outputs)) {
     throw new Error(`unsupported detection output ${shape}: only the batch dimension may be dynamic`);
   }
-  // Models exported without names report 0 classes; treat that as unknown rather than as a contradiction.
-  const classes = options.numClasses && options.numClasses > 0 ? options.numClasses : undefined;
-
-  // A single-class YOLOv5 is also [b, N, 6]; only the metadata can tell it from an end-to-end model.
-  if (cols === 6 && (options.end2end || classes !== 1)) {
-    return { layout: 'yolov10-e2e', numClasses: classes ?? 0, numCandidates: rows };
-  }
-
-  if (classes !== undefined) {
-    const v8 = rows === 4 + classes;
-    const v5 = cols === 5 + classes;
-    // Both fit only for tiny toy shapes; real detectors have far more candidates than channels.
-    if (v8 && (!v5 || rows < cols)) return { layout: 'yolov8', numClasses: classes, numCandidates: cols };
-    if (v5) return { layout: 'yolov5', numClasses: classes, numCandidates: rows };
+  const classes = knownClassCount(metadata);
+  // Layouts whose shape the class count fixes say what they would need; the others fit any count.
+  const byClassCount = serving.flatMap((m) => (m.expectedFor && classes ? [m.expectedFor(classes)] : []));
+  if (byClassCount.length > 0) {
+    const fits =
+      byClassCount.length === 2 ? `neither ${byClassCount.join(' nor ')}` : `none of ${oneOf(byClassCount)}`;
     throw new Error(
-      `detection output ${shape} fits neither YOLOv8 [b, 4+${classes}, N] nor YOLOv5 [b, N, 5+${classes}] ` +
-        `for the ${classes} class names in the model metadata`,
+      `detection output ${shape} fits ${fits} for the ${classes} class names in the model metadata`,
     );
   }
-
-  if (rows < cols && rows > 4) return { layout: 'yolov8', numClasses: rows - 4, numCandidates: cols };
-  if (cols < rows && cols > 5) return { layout: 'yolov5', numClasses: cols - 5, numCandidates: rows };
-  throw new Error(
-    `unknown detection output ${shape}: expected [b, 4+C, N] (YOLOv8/11), [b, N, 5+C] (YOLOv5) ` +
-      'or [b, K, 6] (YOLOv10 end-to-end)',
-  );
+  throw new Error(`unknown detection output ${shape}: expected ${oneOf(serving.map((m) => m.expected))}`);
 }

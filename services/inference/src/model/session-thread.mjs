@@ -20,17 +20,15 @@ for (const provider of providers) {
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
     });
-    const shape = (i) => {
-      const meta = session.inputMetadata?.[i];
-      return meta && 'shape' in meta ? meta.shape : [];
-    };
+    const shape = (meta) => (meta && 'shape' in meta ? meta.shape : []);
     parentPort.postMessage({
       type: 'open',
       provider,
       failures,
       inputNames: session.inputNames,
       outputNames: session.outputNames,
-      inputShape: shape(0),
+      inputShape: shape(session.inputMetadata?.[0]),
+      outputShapes: session.outputNames.map((_, i) => shape(session.outputMetadata?.[i])),
     });
     break;
   } catch (err) {

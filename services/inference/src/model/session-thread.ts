@@ -8,6 +8,7 @@ interface Opened {
   inputNames: string[];
   outputNames: string[];
   inputShape: Array<number | string>;
+  outputShapes: Array<Array<number | string>>;
 }
 
 type Reply =
@@ -47,6 +48,8 @@ export class SessionThread {
     readonly inputNames: string[],
     readonly outputNames: string[],
     readonly inputShape: Array<number | string>,
+    /** Each output's dims as the graph declares them (dynamic axes as names or -1). */
+    readonly outputShapes: Array<Array<number | string>>,
     /** Providers tried before the one used, and why they did not load. */
     readonly failures: Array<{ provider: string; message: string }>,
   ) {
@@ -82,6 +85,7 @@ export class SessionThread {
       first.inputNames,
       first.outputNames,
       first.inputShape,
+      first.outputShapes,
       first.failures,
     );
   }

@@ -1,7 +1,13 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { TilingMode } from '../core/tiling.ts';
+import { type CalibrationOverride, parseCalibrationOverride } from '../microscopy/calibration.ts';
 
-/** What a sidecar (`<model>.json`, `.yaml` or `.yml` next to the model) may override. */
+/** Tiling settings a sidecar may give its model; absent ones fall back to the service's. */
+export type ModelTiling = Partial<{ mode: TilingMode; overlap: number; wholeImagePass: boolean }>;
+
+/** What a sidecar (`<model>.json`, `.yaml` or `.yml` next to the model) overrides, validated. */
 export interface ModelSidecar {
   confidence?: number;
   iou?: number;
@@ -12,13 +18,31 @@ export interface ModelSidecar {
   classes?: string[];
   /** `false` keeps the file in the folder but does not run it. */
   enabled?: boolean;
-  /** Everything else (calibration, tiling, …) is kept for the features that read it. */
-  extra: Record<string, unknown>;
+  /** Pixel size or data-bar crop (`pixelSize`/`pixelWidth`/`pixelHeight`, `unit`, `cropBottom`, `override`). */
+  calibration?: CalibrationOverride;
+  /** From `tiling`, `tileOverlap` and `wholeImagePass`. */
+  tiling?: ModelTiling;
+  /** Keys it does not know (a typo, or a setting of a later version), to warn about; absent when none. */
+  ignored?: string[];
 }
 
 export const SIDECAR_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 
-/** Reads the first sidecar that exists beside `modelFile`; undefined when there is none. */
+const CALIBRATION_KEYS = ['pixelSize', 'pixelWidth', 'pixelHeight', 'unit', 'cropBottom', 'override'];
+const KNOWN_KEYS = new Set([
+  'confidence',
+  'iou',
+  'maxDetections',
+  'names',
+  'classes',
+  'enabled',
+  'tiling',
+  'tileOverlap',
+  'wholeImagePass',
+  ...CALIBRATION_KEYS,
+]);
+
+/** Reads and validates the first sidecar that exists beside `modelFile`; undefined when there is none. */
 export async function readSidecar(
   modelFile: string,
 ): Promise<{ file: string; sidecar: ModelSidecar } | undefined> {
@@ -44,15 +68,16 @@ export async function readSidecar(
   return undefined;
 }
 
-/** Validates a parsed sidecar; a bad field throws one readable line naming it. */
+/**
+ * Validates a parsed sidecar into its typed value, once; a bad field throws one readable line naming
+ * the file and the field.
+ */
 export function parseSidecar(raw: unknown, file = 'sidecar'): ModelSidecar {
-  if (raw === null || raw === undefined) return { extra: {} };
+  if (raw === null || raw === undefined) return {};
   if (typeof raw !== 'object' || Array.isArray(raw))
     throw new Error(`${file}: expected an object of settings`);
-  const { confidence, iou, maxDetections, names, classes, enabled, ...extra } = raw as Record<
-    string,
-    unknown
-  >;
+  const fields = raw as Record<string, unknown>;
+  const { confidence, iou, maxDetections, names, classes, enabled } = fields;
   const fail = (field: string, expected: string): never => {
     throw new Error(`${file}: "${field}" must be ${expected}`);
   };
@@ -62,9 +87,9 @@ export function parseSidecar(raw: unknown, file = 'sidecar'): ModelSidecar {
       : typeof v === 'number' && v >= 0 && v <= 1
         ? v
         : fail(field, 'a number from 0 to 1');
-  const out: ModelSidecar = { extra };
-  out.confidence = unit('confidence', confidence);
-  out.iou = unit('iou', iou);
+  const out: ModelSidecar = {};
+  if (confidence !== undefined) out.confidence = unit('confidence', confidence);
+  if (iou !== undefined) out.iou = unit('iou', iou);
   if (maxDetections !== undefined) {
     out.maxDetections =
       Number.isInteger(maxDetections) && (maxDetections as number) > 0
@@ -81,7 +106,53 @@ export function parseSidecar(raw: unknown, file = 'sidecar'): ModelSidecar {
   }
   if (enabled !== undefined)
     out.enabled = typeof enabled === 'boolean' ? enabled : fail('enabled', 'true or false');
+  const calibration = parseCalibrationOverride(fields, {
+    source: 'model-sidecar',
+    origin: calibrationOrigin(file),
+  });
+  if (calibration) out.calibration = calibration;
+  const tiling = parseTiling(fields, fail);
+  if (tiling) out.tiling = tiling;
+  const ignored = Object.keys(fields).filter((k) => !KNOWN_KEYS.has(k));
+  if (ignored.length > 0) out.ignored = ignored;
   return out;
+}
+
+function parseTiling(
+  fields: Record<string, unknown>,
+  fail: (field: string, expected: string) => never,
+): ModelTiling | undefined {
+  const { tiling, tileOverlap, wholeImagePass } = fields;
+  if (tiling === undefined && tileOverlap === undefined && wholeImagePass === undefined) return undefined;
+  const out: ModelTiling = {};
+  if (tiling !== undefined) {
+    out.mode =
+      tiling === 'auto' || tiling === 'always' || tiling === 'never'
+        ? tiling
+        : fail('tiling', 'auto, always or never');
+  }
+  if (tileOverlap !== undefined) {
+    out.overlap =
+      typeof tileOverlap === 'number' && tileOverlap >= 0 && tileOverlap <= 0.9
+        ? tileOverlap
+        : fail('tileOverlap', 'a number from 0 to 0.9');
+  }
+  if (wholeImagePass !== undefined) {
+    out.wholeImagePass =
+      typeof wholeImagePass === 'boolean' ? wholeImagePass : fail('wholeImagePass', 'true or false');
+  }
+  return out;
+}
+
+/**
+ * How results name a sidecar calibration ("particles sidecar"): the model's name, not the folder
+ * path of the server it was read on.
+ */
+function calibrationOrigin(file: string): string {
+  const ext = path.extname(file).toLowerCase();
+  return (SIDECAR_EXTENSIONS as readonly string[]).includes(ext)
+    ? `${path.basename(file, path.extname(file))} sidecar`
+    : file;
 }
 
 function parseNames(raw: unknown): string[] | undefined {

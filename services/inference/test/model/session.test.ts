@@ -48,6 +48,8 @@ describe.skipIf(nvidiaDevicePresent())('openSession on a CPU-only machine', () =
     });
     expect(provider).toBe('cpu');
     expect(session.inputNames).toEqual(['images']);
+    expect(session.outputNames).toEqual(['output0']);
+    expect(session.outputShapes).toEqual([[1, 84, 2100]]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0].message).toBe('execution provider cuda did not load; trying the next');
     expect(warnings[0].fields.provider).toBe('cuda');

@@ -2,20 +2,28 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseCalibrationOverride } from '../../src/microscopy/calibration.ts';
 import { parseSidecar, readSidecar } from '../../src/model/sidecar.ts';
 
 describe('parseSidecar', () => {
-  it('reads every known field and keeps the rest for the features that use it', () => {
-    const sidecar = parseSidecar({
-      confidence: 0.4,
-      iou: 0.6,
-      maxDetections: 50,
-      names: ['pore', 'crack'],
-      classes: ['pore'],
-      enabled: true,
-      pixelSize: { value: 2.5, unit: 'nm' },
-      tiling: { overlap: 0.2 },
-    });
+  it('reads every known field, calibration and tiling included, and names the keys it ignores', () => {
+    const sidecar = parseSidecar(
+      {
+        confidence: 0.4,
+        iou: 0.6,
+        maxDetections: 50,
+        names: ['pore', 'crack'],
+        classes: ['pore'],
+        enabled: true,
+        pixelSize: 2.5,
+        unit: 'nm',
+        tiling: 'always',
+        tileOverlap: 0.2,
+        wholeImagePass: true,
+        colour: 'red',
+      },
+      '/data/models/particles.json',
+    );
     expect(sidecar).toEqual({
       confidence: 0.4,
       iou: 0.6,
@@ -23,8 +31,26 @@ describe('parseSidecar', () => {
       names: ['pore', 'crack'],
       classes: ['pore'],
       enabled: true,
-      extra: { pixelSize: { value: 2.5, unit: 'nm' }, tiling: { overlap: 0.2 } },
+      calibration: parseCalibrationOverride(
+        { pixelSize: 2.5, unit: 'nm' },
+        { source: 'model-sidecar', origin: 'particles sidecar' },
+      ),
+      tiling: { mode: 'always', overlap: 0.2, wholeImagePass: true },
+      ignored: ['colour'],
     });
+    // Results say where the pixel size came from by the model's name, not the server's folders.
+    expect(sidecar.calibration?.calibration?.detail).toBe('pixelSize=2.5 nm in particles sidecar');
+  });
+
+  it('reads a data-bar crop alone, and tiling settings one by one', () => {
+    expect(parseSidecar({ cropBottom: 70, override: true }, 'm.yaml').calibration).toEqual({
+      source: 'model-sidecar',
+      origin: 'm sidecar',
+      override: true,
+      cropBottom: 70,
+    });
+    expect(parseSidecar({ tileOverlap: 0 }).tiling).toEqual({ overlap: 0 });
+    expect(parseSidecar({ wholeImagePass: false }).tiling).toEqual({ wholeImagePass: false });
   });
 
   it('accepts the bounds 0 and 1 and leaves absent fields unset', () => {
@@ -33,13 +59,15 @@ describe('parseSidecar', () => {
     expect(sidecar.maxDetections).toBeUndefined();
     expect(sidecar.names).toBeUndefined();
     expect(sidecar.enabled).toBeUndefined();
-    expect(sidecar.extra).toEqual({});
+    expect(sidecar.calibration).toBeUndefined();
+    expect(sidecar.tiling).toBeUndefined();
+    expect(sidecar.ignored).toBeUndefined();
   });
 
   it('reads an empty sidecar as no overrides', () => {
-    expect(parseSidecar(null)).toEqual({ extra: {} });
-    expect(parseSidecar(undefined)).toEqual({ extra: {} });
-    expect(parseSidecar({})).toEqual({ extra: {} });
+    expect(parseSidecar(null)).toEqual({});
+    expect(parseSidecar(undefined)).toEqual({});
+    expect(parseSidecar({})).toEqual({});
   });
 
   it('takes names as an {id: name} map, filling gaps with classN', () => {
@@ -68,6 +96,16 @@ describe('parseSidecar', () => {
     [{ classes: 'pore' }, 'm.json: "classes" must be a list of class names'],
     [{ classes: ['pore', null] }, 'm.json: "classes" must be a list of class names'],
     [{ enabled: 'no' }, 'm.json: "enabled" must be true or false'],
+    [{ tiling: 'sometimes' }, 'm.json: "tiling" must be auto, always or never'],
+    [{ tileOverlap: 0.95 }, 'm.json: "tileOverlap" must be a number from 0 to 0.9'],
+    [{ tileOverlap: '0.2' }, 'm.json: "tileOverlap" must be a number from 0 to 0.9'],
+    [{ wholeImagePass: 1 }, 'm.json: "wholeImagePass" must be true or false'],
+    [{ pixelSize: -1, unit: 'nm' }, 'm sidecar: "pixelSize" must be a positive number'],
+    [
+      { pixelSize: 2.5 },
+      'm sidecar: "unit" must be a length unit such as "nm" or "µm" when a pixel size is given',
+    ],
+    [{ cropBottom: 1.5 }, 'm sidecar: "cropBottom" must be a whole number of rows, 0 or more'],
     [['pore'], 'm.json: expected an object of settings'],
     [0.5, 'm.json: expected an object of settings'],
   ])('rejects %j with one readable line', (raw, message) => {
@@ -104,7 +142,7 @@ describe('readSidecar', () => {
     );
     expect(await readSidecar(model)).toEqual({
       file,
-      sidecar: { confidence: 0.3, names: ['pore', 'crack'], extra: { calibration: 'tiff' } },
+      sidecar: { confidence: 0.3, names: ['pore', 'crack'], ignored: ['calibration'] },
     });
   });
 
@@ -113,7 +151,7 @@ describe('readSidecar', () => {
     await fs.writeFile(file, 'iou: 0.5\nnames:\n  0: pore\n  1: crack\nclasses: [crack]\nenabled: false\n');
     expect(await readSidecar(model)).toEqual({
       file,
-      sidecar: { iou: 0.5, names: ['pore', 'crack'], classes: ['crack'], enabled: false, extra: {} },
+      sidecar: { iou: 0.5, names: ['pore', 'crack'], classes: ['crack'], enabled: false },
     });
   });
 
@@ -133,7 +171,7 @@ describe('readSidecar', () => {
 
   it('reads an empty YAML file as no overrides', async () => {
     await fs.writeFile(path.join(dir, 'particles.yaml'), '');
-    expect((await readSidecar(model))?.sidecar).toEqual({ extra: {} });
+    expect((await readSidecar(model))?.sidecar).toEqual({});
   });
 
   it('says which file is not valid JSON or YAML', async () => {

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Logger, sha256 } from '@scopehive/shared';
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/model/loader.ts';
+import { parseSidecar } from '../../src/model/sidecar.ts';
+
+const sharedDir =
+  process.env.SCOPEHIVE_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../../../../shared');
+const modelFile = (name: string) => path.join(sharedDir, 'models', `${name}.onnx`);
+const defaults = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
+
+function load(name: string, sidecar?: unknown, logger?: Logger) {
+  const file = modelFile(name);
+  const bytes = readFileSync(file);
+  return loadModel({
+    name,
+    file,
+    bytes,
+    sha256: sha256(bytes),
+    sidecar: sidecar === undefined ? undefined : parseSidecar(sidecar, `${name}.json`),
+    providers: ['cpu'],
+    threads: 1,
+    sessions: 1,
+    defaults,
+    logger,
+  });
+}
+
+describe('loadModel', () => {
+  it('reads the layout, input size and class names from the file, with the default thresholds', async () => {
+    const model = await load('yolo11n_int8');
+    try {
+      expect(model.output).toEqual({ layout: 'yolov8', numClasses: 80, numCandidates: 2100 });
+      expect([model.inputWidth, model.inputHeight]).toEqual([320, 320]);
+      expect(model.names).toHaveLength(80);
+      expect(model.names[0]).toBe('person');
+      expect(model.thresholds).toEqual(defaults);
+      expect(model.classIds).toBeUndefined();
+      expect(model.calibrationOverride).toBeUndefined();
+      expect(model.tiling).toEqual({});
+      expect(model.provider).toBe('cpu');
+      expect(model.replicas).toBe(1);
+      expect(model.maxBatch).toBe(1);
+      const run = await model.run(new Float32Array(3 * 320 * 320));
+      expect(run.dims).toEqual([1, 84, 2100]);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('reads an end-to-end model as yolov10-e2e with the class count of its names', async () => {
+    const model = await load('yolov10n_int8');
+    try {
+      expect(model.output).toEqual({ layout: 'yolov10-e2e', numClasses: 80, numCandidates: 300 });
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('takes thresholds, classes, calibration and tiling from the sidecar and warns about unknown keys', async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (_: unknown, message: string) => warnings.push(message) } as unknown as Logger;
+    const model = await load(
+      'yolo11n_int8',
+      {
+        confidence: 0.5,
+        maxDetections: 20,
+        classes: ['person', 'bus'],
+        pixelSize: 2,
+        unit: 'nm',
+        tiling: 'never',
+        confidance: 0.4,
+      },
+      logger,
+    );
+    try {
+      expect(model.thresholds).toEqual({ confidence: 0.5, iou: 0.45, maxDetections: 20 });
+      expect(model.classIds).toEqual([0, 5]);
+      expect(model.calibrationOverride?.calibration?.detail).toBe('pixelSize=2 nm in yolo11n_int8 sidecar');
+      expect(model.tiling).toEqual({ mode: 'never' });
+      expect(warnings).toEqual(['sidecar of yolo11n_int8: unknown settings "confidance" ignored']);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('refuses a sidecar class the model does not have', async () => {
+    await expect(load('yolo11n_int8', { classes: ['pore'] })).rejects.toThrow(
+      'sidecar lists class "pore", which the model does not have',
+    );
+  });
+
+  it('refuses a model whose task no output layout serves', async () => {
+    await expect(load('yolov8n-seg-int8-320')).rejects.toThrow(
+      new Error('task "segment" is not supported (supported: detect)'),
+    );
+  });
+});
