@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { supportedFormatsText } from '@scopehive/shared';
 import sharp, { type SharpOptions } from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { classifyImageError, ImageRejection } from '../../src/image/rejection.ts';
+import { classifyDecodeError, classifyImageError, ImageRejection } from '../../src/image/rejection.ts';
+import { MicroscopyError } from '../../src/microscopy/errors.ts';
 
 const errno = (code: string, message = `${code}: something`) => Object.assign(new Error(message), { code });
 
@@ -24,20 +26,27 @@ const sharedDir =
   process.env.SCOPEHIVE_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../../../../shared');
 const bus = readFileSync(path.join(sharedDir, 'images', 'bus.jpg'));
 
-describe('classifyImageError', () => {
+/** The rejection, which must be there: these are all the image's fault. */
+function classify(err: unknown): ImageRejection {
+  const r = classifyDecodeError(err);
+  if (!r) throw new Error(`not classified as the image's fault: ${String(err)}`);
+  return r;
+}
+
+describe('classifyDecodeError', () => {
   it('names a file that disappeared or cannot be read', async () => {
     const missing = await fs.readFile(path.join(os.tmpdir(), 'scopehive-no-such-file.tif')).catch((e) => e);
-    expect(classifyImageError(missing)).toMatchObject({
+    expect(classify(missing)).toMatchObject({
       reason: 'vanished',
       message: 'the file disappeared before it could be read',
     });
     for (const code of ['EACCES', 'EPERM']) {
-      expect(classifyImageError(errno(code))).toMatchObject({
+      expect(classify(errno(code))).toMatchObject({
         reason: 'unreadable',
         message: 'permission denied reading the file',
       });
     }
-    expect(classifyImageError(errno('EISDIR'))).toMatchObject({
+    expect(classify(errno('EISDIR'))).toMatchObject({
       reason: 'unsupported',
       message: 'a folder, not an image file',
     });
@@ -46,7 +55,7 @@ describe('classifyImageError', () => {
   it('calls an image above the pixel limit too large', async () => {
     const err = await sharpError(bus, { limitInputPixels: 100 });
     expect(err.message).toBe('Input image exceeds pixel limit');
-    const r = classifyImageError(err);
+    const r = classify(err);
     expect(r).toBeInstanceOf(ImageRejection);
     expect([r.reason, r.message]).toEqual([
       'too_large',
@@ -56,30 +65,25 @@ describe('classifyImageError', () => {
 
   it('calls bytes in no known format unsupported', async () => {
     const err = await sharpError(Buffer.from('Acquisition log, not an image'));
-    expect(classifyImageError(err)).toMatchObject({
+    expect(classify(err)).toMatchObject({
       reason: 'unsupported',
-      message: 'not an image in a supported format (JPEG, PNG, TIFF)',
+      message: `not an image in a supported format (${supportedFormatsText()})`,
     });
-    expect(classifyImageError(new Error('unknown format')).reason).toBe('unsupported');
   });
 
   it('calls a file cut short truncated, quoting the first line of the decoder message', async () => {
     const err = await sharpError(bus.subarray(0, bus.length / 2));
     expect(err.message).toBe('VipsJpeg: premature end of JPEG image');
-    expect(classifyImageError(err)).toMatchObject({
+    expect(classify(err)).toMatchObject({
       reason: 'truncated',
       message: 'the image data is incomplete (VipsJpeg: premature end of JPEG image)',
     });
     const headerOnly = await sharpError(bus.subarray(0, 200));
-    const r = classifyImageError(headerOnly);
+    const r = classify(headerOnly);
     expect(r.reason).toBe('truncated');
     expect(r.message).not.toContain('\n');
-    for (const m of [
-      'unexpected end of file',
-      'TIFFReadDirectory: short read',
-      'vipspng: libpng read error',
-    ]) {
-      expect(classifyImageError(new Error(m)).reason, m).toBe('truncated');
+    for (const m of ['TIFFReadDirectory: short read', 'vipspng: libpng read error']) {
+      expect(classify(new Error(m)).reason, m).toBe('truncated');
     }
   });
 
@@ -87,19 +91,80 @@ describe('classifyImageError', () => {
     const bytes = Buffer.from(bus);
     bytes.fill(0xff, 1000, 5000);
     const err = await sharpError(bytes);
-    const r = classifyImageError(err);
+    const r = classify(err);
     expect(r.reason).toBe('corrupt');
     expect(r.message).toBe(
       'the image could not be decoded (Input buffer has corrupt header: VipsJpeg: Unsupported marker type 0x70)',
     );
-    expect(classifyImageError('weird')).toMatchObject({
-      reason: 'corrupt',
-      message: 'the image could not be decoded (weird)',
-    });
+  });
+
+  it("sorts sharp's real errors for cut and damaged PNG, WebP and TIFF files", async () => {
+    const red = sharp({ create: { width: 64, height: 64, channels: 3, background: 'red' } });
+    const png = await red.clone().png().toBuffer();
+    const webp = await red.clone().webp().toBuffer();
+    const tiff = await red.clone().tiff().toBuffer();
+    const garbage = (bytes: Buffer, from: number, to: number) => Buffer.from(bytes).fill(0x41, from, to);
+    const cases: [string, Buffer, string][] = [
+      ['cut PNG', png.subarray(0, png.length - 30), 'truncated'],
+      ['PNG signature then garbage', garbage(png, 40, png.length - 12), 'corrupt'],
+      ['cut WebP', webp.subarray(0, webp.length - 10), 'corrupt'],
+      ['WebP with garbage pixels', garbage(webp, 30, webp.length), 'corrupt'],
+      ['TIFF cut inside its header', tiff.subarray(0, 200), 'unsupported'],
+    ];
+    for (const [what, bytes, reason] of cases) {
+      const r = classify(await sharpError(bytes));
+      expect(r.reason, what).toBe(reason);
+      expect(r.message, what).not.toContain('\n');
+    }
+  });
+
+  it("turns a reader's MicroscopyError into a rejection with the same reason and words", () => {
+    const err = new MicroscopyError('unsupported', 'unsupported TIFF compression 34712 (JPEG 2000)');
+    const r = classify(err);
+    expect(r).toBeInstanceOf(ImageRejection);
+    expect([r.reason, r.message]).toEqual(['unsupported', 'unsupported TIFF compression 34712 (JPEG 2000)']);
   });
 
   it('passes an ImageRejection through unchanged', () => {
     const rejection = new ImageRejection('too_small', 'image is only 1×1 pixels');
-    expect(classifyImageError(rejection)).toBe(rejection);
+    expect(classifyDecodeError(rejection)).toBe(rejection);
+  });
+
+  it("leaves the device's errors and bugs alone: a full disk, an I/O error, a closed pool, bad JSON", async () => {
+    const full = await fs
+      .writeFile('/dev/full', 'x')
+      .then(() => undefined)
+      .catch((e: unknown) => e);
+    expect((full as NodeJS.ErrnoException)?.code).toBe('ENOSPC');
+    expect(classifyDecodeError(full)).toBeUndefined();
+    for (const code of ['ENOSPC', 'EIO', 'EROFS', 'EMFILE', 'ETIMEDOUT']) {
+      expect(classifyDecodeError(errno(code, `${code}: input/output error, read`)), code).toBeUndefined();
+    }
+    const badJson = (() => {
+      try {
+        JSON.parse('{"cut');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(classifyDecodeError(badJson)).toBeUndefined();
+    expect(classifyDecodeError(new Error('the session pool is closed'))).toBeUndefined();
+    expect(
+      classifyDecodeError(new TypeError("Cannot read properties of undefined (reading 'rgb')")),
+    ).toBeUndefined();
+    expect(classifyDecodeError('weird')).toBeUndefined();
+    expect(classifyDecodeError(undefined)).toBeUndefined();
+  });
+});
+
+describe("classifyImageError (the worker's, for errors it already blamed on the image)", () => {
+  it("reads a decoder's words even without its prefix, and calls anything else corrupt", () => {
+    expect(classifyImageError(new Error('unexpected end of file')).reason).toBe('truncated');
+    expect(classifyImageError(new Error('unknown format')).reason).toBe('unsupported');
+    expect(classifyImageError('weird')).toMatchObject({
+      reason: 'corrupt',
+      message: 'the image could not be decoded (weird)',
+    });
+    expect(classifyImageError(errno('EACCES')).reason).toBe('unreadable');
   });
 });

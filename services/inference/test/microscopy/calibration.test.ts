@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parseTiff } from '../../src/formats/tiff/tiff.ts';
+import { tiffCalibration } from '../../src/formats/tiff/tiff-calibration.ts';
 import {
   type Calibration,
   type CalibrationOverride,
@@ -6,8 +8,6 @@ import {
   resolveCalibration,
   resolveImageArea,
 } from '../../src/microscopy/calibration.ts';
-import { parseTiff } from '../../src/microscopy/tiff.ts';
-import { tiffCalibration } from '../../src/microscopy/tiff-calibration.ts';
 import { canonicalLengthUnit, toNanometres } from '../../src/microscopy/units.ts';
 import { readMicroscopyFixture } from './shared-files.ts';
 import { ascii, buildTiff, greyPage, rational, short, type TagSpec } from './tiff-writer.ts';

@@ -1,6 +1,6 @@
-import { type Calibration, type ImageArea, lengthCalibration } from './calibration.ts';
+import { type Calibration, type ImageArea, lengthCalibration } from '../../microscopy/calibration.ts';
+import { toNanometres } from '../../microscopy/units.ts';
 import { TAG, type TiffIfd, tagNumber, tagText } from './tiff.ts';
-import { toNanometres } from './units.ts';
 
 /** What a TIFF page says about its pixel size and data bar. */
 export interface TiffCalibrationInfo {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseTiff, TAG, tagNumber, tagNumbers, tagText, tiffImageInfo } from '../../src/microscopy/tiff.ts';
-import { readMicroscopyFixture } from './shared-files.ts';
+import {
+  parseTiff,
+  TAG,
+  tagNumber,
+  tagNumbers,
+  tagText,
+  tiffImageInfo,
+} from '../../../src/formats/tiff/tiff.ts';
+import { readMicroscopyFixture } from '../../microscopy/shared-files.ts';
 import {
   ASCII,
   BYTE,
@@ -16,7 +23,7 @@ import {
   SRATIONAL,
   SSHORT,
   UNDEFINED,
-} from './tiff-writer.ts';
+} from '../../microscopy/tiff-writer.ts';
 
 describe('parseTiff on instrument files', () => {
   it('reads the FEI Teneo IFD (little-endian): size, strips, the INI metadata tag', () => {

@@ -1,8 +1,14 @@
-import { byteReader } from './bytes.ts';
-import { type Calibration, lengthCalibration } from './calibration.ts';
+import { type Calibration, lengthCalibration } from '../../microscopy/calibration.ts';
+import { MicroscopyError } from '../../microscopy/errors.ts';
+import {
+  type Raster,
+  SAMPLE_BYTES,
+  type SampleType,
+  type SourceType,
+  samplesFromBytes,
+} from '../../microscopy/raster.ts';
+import { byteReader } from '../bytes.ts';
 import { type DmFile, type DmValue, dmGet, isDmArrayRef } from './dm.ts';
-import { MicroscopyError } from './errors.ts';
-import { type Raster, SAMPLE_BYTES, type SampleType, type SourceType, samplesFromBytes } from './raster.ts';
 
 /** DM `ImageData.DataType` codes scopehive reads; 8 and 23 are 4-byte B,G,R,A pixels. */
 const DM_SAMPLE_TYPES: Readonly<Record<number, SampleType | 'rgba'>> = {

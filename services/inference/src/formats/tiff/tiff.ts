@@ -1,5 +1,7 @@
-import { type ByteReader, byteReader, decodeText } from './bytes.ts';
-import { MicroscopyError } from './errors.ts';
+// Over 300 lines on purpose: the TIFF/BigTIFF container (header, IFDs, every field type, tag access)
+// is one format specification, and splitting it would scatter the byte-level rules it enforces.
+import { MicroscopyError } from '../../microscopy/errors.ts';
+import { type ByteReader, byteReader, decodeText } from '../bytes.ts';
 
 export type TiffFieldType =
   | 'BYTE'

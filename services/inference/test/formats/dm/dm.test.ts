@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type DmGroup, dmGet, isDmArrayRef, parseDm, readDmArray } from '../../src/microscopy/dm.ts';
-import { extractDmImage } from '../../src/microscopy/dm-image.ts';
+import { type DmGroup, dmGet, isDmArrayRef, parseDm, readDmArray } from '../../../src/formats/dm/dm.ts';
+import { extractDmImage } from '../../../src/formats/dm/dm-image.ts';
 import {
   array,
   buildDm,
@@ -13,8 +13,8 @@ import {
   struct,
   text,
   uint16Bytes,
-} from './dm-writer.ts';
-import { readMicroscopyFixture } from './shared-files.ts';
+} from '../../microscopy/dm-writer.ts';
+import { readMicroscopyFixture } from '../../microscopy/shared-files.ts';
 
 const STEM = 'dm3/test_STEM_image.dm3';
 const UM = 'dm3/test_dm_image_um_unit.dm3';

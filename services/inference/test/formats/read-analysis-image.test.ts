@@ -1,14 +1,34 @@
+import fs from 'node:fs/promises';
+import { supportedFormatsText } from '@scopehive/shared';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { type AnalysisImage, readAnalysisImage } from '../../src/image/read-analysis-image.ts';
+import { ImageRejection } from '../../src/image/rejection.ts';
 import { resolveCalibration, resolveImageArea } from '../../src/microscopy/calibration.ts';
-import { MicroscopyError } from '../../src/microscopy/errors.ts';
-import { detectFormat } from '../../src/microscopy/format.ts';
-import { readMicroscopyFile, readMicroscopyImage } from '../../src/microscopy/read-image.ts';
-import { microscopyPath, readMicroscopyFixture } from './shared-files.ts';
-import { buildTiff, greyPage } from './tiff-writer.ts';
+import { DEFAULT_STRETCH, type IntensityStretch } from '../../src/microscopy/intensity.ts';
+import { microscopyPath, readMicroscopyFixture } from '../microscopy/shared-files.ts';
+import { buildTiff, greyPage } from '../microscopy/tiff-writer.ts';
+
+const readBytes = (
+  bytes: Uint8Array,
+  fileName: string,
+  maxPixels = 1e8,
+  stretch: IntensityStretch = DEFAULT_STRETCH,
+) => readAnalysisImage(bytes, { fileName, maxPixels, stretch });
 
 const read = (relative: string, maxPixels = 1e8) =>
-  readMicroscopyImage(readMicroscopyFixture(relative), { fileName: relative.split('/').pop()!, maxPixels });
+  readBytes(readMicroscopyFixture(relative), relative.split('/').pop()!, maxPixels);
+
+/** The one 8-bit channel of a greyscale image (the model gets it as R = G = B); throws on colour. */
+function grey(image: AnalysisImage): Uint8Array {
+  const out = new Uint8Array(image.width * image.height);
+  for (let i = 0; i < out.length; i++) {
+    const [r, g, b] = image.rgb.subarray(i * 3, i * 3 + 3);
+    if (r !== g || g !== b) throw new Error(`pixel ${i} is not grey: ${r}, ${g}, ${b}`);
+    out[i] = r;
+  }
+  return out;
+}
 
 /** What /work/shared/microscopy/README.md promises per file (Zeiss: see calibration.test.ts). */
 const EXPECTED = [
@@ -94,7 +114,7 @@ const EXPECTED = [
   },
 ] as const;
 
-describe('readMicroscopyImage on every instrument file', () => {
+describe('readAnalysisImage on every instrument file', () => {
   for (const e of EXPECTED) {
     it(`${e.file}: ${e.size.join('×')} ${e.sourceType}, ${e.nm} nm per pixel from ${e.source}`, async () => {
       const image = await read(e.file);
@@ -102,10 +122,10 @@ describe('readMicroscopyImage on every instrument file', () => {
         format: e.format,
         width: e.size[0],
         height: e.size[1],
-        channels: e.channels,
         sourceType: e.sourceType,
       });
-      expect(image.data8).toHaveLength(e.size[0] * e.size[1] * e.channels);
+      expect(image.rgb).toHaveLength(e.size[0] * e.size[1] * 3);
+      if (e.channels === 1) expect(grey(image)).toHaveLength(e.size[0] * e.size[1]);
       expect(image.imageArea?.height).toBe(e.imageArea);
       const calibration = resolveCalibration(image.calibrationCandidates);
       expect(calibration).toMatchObject({ source: e.source, unit: 'nm', warnings: [] });
@@ -119,7 +139,7 @@ describe('readMicroscopyImage on every instrument file', () => {
   it('8-bit data reaches the model unchanged', async () => {
     const image = await read('sem-tiff/fei-sem-rbc.tif');
     expect(image.intensityMapping?.rule).toBe('none');
-    expect(Array.from(image.data8.subarray(0, 4))).toEqual([150, 124, 161, 148]);
+    expect(Array.from(grey(image).subarray(0, 4))).toEqual([150, 124, 161, 148]);
   });
 
   it('uint32 STEM data is stretched between its 0.1 and 99.9 % values', async () => {
@@ -133,7 +153,8 @@ describe('readMicroscopyImage on every instrument file', () => {
       lowValue: 29910,
       highValue: 35182,
     });
-    expect([image.data8[0], image.data8[1], image.data8[34 * 68 + 34]]).toEqual([155, 173, 213]);
+    const data8 = grey(image);
+    expect([data8[0], data8[1], data8[34 * 68 + 34]]).toEqual([155, 173, 213]);
   });
 
   it('the ImageJ float32 TIFF and the DM3 int32 file hold the same micrograph and map identically', async () => {
@@ -141,15 +162,19 @@ describe('readMicroscopyImage on every instrument file', () => {
     const dm = await read('dm3/test_dm_image_um_unit.dm3');
     expect(tiff.intensityMapping).toEqual(dm.intensityMapping);
     expect(tiff.intensityMapping).toMatchObject({ lowValue: 2957, highValue: 3708 });
-    expect(Buffer.from(tiff.data8).equals(Buffer.from(dm.data8))).toBe(true);
+    expect(tiff.rgb.equals(dm.rgb)).toBe(true);
   });
 
   it('a custom stretch is honoured', async () => {
-    const image = await readMicroscopyImage(readMicroscopyFixture('ome-tiff/s_1_t_1_c_1_z_1.ome.tiff'), {
-      fileName: 'a.ome.tiff',
-      maxPixels: 1e8,
-      stretch: { low: 0, high: 100 },
-    });
+    const image = await readBytes(
+      readMicroscopyFixture('ome-tiff/s_1_t_1_c_1_z_1.ome.tiff'),
+      'a.ome.tiff',
+      1e8,
+      {
+        low: 0,
+        high: 100,
+      },
+    );
     expect(image.intensityMapping).toMatchObject({ low: 0, high: 100, lowValue: 3249, highValue: 4168 });
   });
 
@@ -169,13 +194,13 @@ describe('readMicroscopyImage on every instrument file', () => {
     });
   });
 
-  it('readMicroscopyFile reads from disk', async () => {
-    const image = await readMicroscopyFile(microscopyPath('dm3/test_STEM_image.dm3'), { maxPixels: 1e8 });
+  it('reads the bytes of a file on disk', async () => {
+    const image = await readBytes(await fs.readFile(microscopyPath('dm3/test_STEM_image.dm3')), 'a.dm3');
     expect(image).toMatchObject({ format: 'dm3', width: 68 });
   });
 });
 
-describe('PNG and JPEG, decoded with sharp', () => {
+describe('PNG, JPEG and WebP, decoded with sharp', () => {
   const ramp = Buffer.from(Uint8Array.from({ length: 32 * 16 }, (_, i) => i % 256));
 
   it('8-bit grey PNG: one channel, unchanged, no calibration', async () => {
@@ -183,16 +208,15 @@ describe('PNG and JPEG, decoded with sharp', () => {
       .toColourspace('b-w')
       .png()
       .toBuffer();
-    const image = await readMicroscopyImage(png, { fileName: 'a.png', maxPixels: 1e6 });
+    const image = await readBytes(png, 'a.png', 1e6);
     expect(image).toMatchObject({
       format: 'png',
       width: 32,
       height: 16,
-      channels: 1,
       sourceType: 'uint8',
       calibrationCandidates: [],
     });
-    expect(Buffer.from(image.data8).equals(ramp)).toBe(true);
+    expect(Buffer.from(grey(image)).equals(ramp)).toBe(true);
   });
 
   it('16-bit grey PNG is stretched like 16-bit TIFF', async () => {
@@ -202,8 +226,8 @@ describe('PNG and JPEG, decoded with sharp', () => {
       .toColourspace('grey16')
       .png()
       .toBuffer();
-    const image = await readMicroscopyImage(png, { fileName: 'a.png', maxPixels: 1e6 });
-    expect(image).toMatchObject({ sourceType: 'uint16', channels: 1 });
+    const image = await readBytes(png, 'a.png', 1e6);
+    expect(image).toMatchObject({ sourceType: 'uint16' });
     expect(image.intensityMapping).toEqual({
       rule: 'percentile',
       low: 0.1,
@@ -211,7 +235,7 @@ describe('PNG and JPEG, decoded with sharp', () => {
       lowValue: 0,
       highValue: 65535,
     });
-    expect(Buffer.from(image.data8).equals(ramp)).toBe(true);
+    expect(Buffer.from(grey(image)).equals(ramp)).toBe(true);
   });
 
   it('RGB JPEG: three channels; a folder pixel size fills in the missing calibration', async () => {
@@ -220,9 +244,10 @@ describe('PNG and JPEG, decoded with sharp', () => {
     })
       .jpeg({ quality: 95 })
       .toBuffer();
-    const image = await readMicroscopyImage(jpeg, { fileName: 'a.jpg', maxPixels: 1e6 });
-    expect(image).toMatchObject({ format: 'jpeg', width: 40, height: 30, channels: 3, sourceType: 'rgb8' });
-    expect(Math.abs(image.data8[0] - 200)).toBeLessThan(4);
+    const image = await readBytes(jpeg, 'a.jpg', 1e6);
+    expect(image).toMatchObject({ format: 'jpeg', width: 40, height: 30, sourceType: 'rgb8' });
+    expect(image.rgb).toHaveLength(40 * 30 * 3);
+    expect(Math.abs(image.rgb[0] - 200)).toBeLessThan(4);
     const folder = {
       source: 'folder-override',
       origin: 'scopehive.json',
@@ -239,13 +264,13 @@ describe('PNG and JPEG, decoded with sharp', () => {
   });
 });
 
-describe('readMicroscopyImage refuses bad input with a readable reason', () => {
+describe('readAnalysisImage refuses bad input with a readable reason', () => {
   const reject = async (bytes: Uint8Array, fileName: string, maxPixels = 1e8) => {
     try {
-      await readMicroscopyImage(bytes, { fileName, maxPixels });
+      await readBytes(bytes, fileName, maxPixels);
     } catch (err) {
-      expect(err).toBeInstanceOf(MicroscopyError);
-      return { reason: (err as MicroscopyError).reason, message: (err as Error).message };
+      expect(err).toBeInstanceOf(ImageRejection);
+      return { reason: (err as ImageRejection).reason, message: (err as Error).message };
     }
     throw new Error('expected a rejection');
   };
@@ -299,12 +324,12 @@ describe('readMicroscopyImage refuses bad input with a readable reason', () => {
 
   it('empty files, unknown formats, unknown TIFF compression', async () => {
     expect(await reject(new Uint8Array(0), 'a.tif')).toEqual({
-      reason: 'truncated',
+      reason: 'empty',
       message: 'the file is empty (0 bytes)',
     });
     expect(await reject(new TextEncoder().encode('%PDF-1.7 not an image'), 'a.tif')).toEqual({
       reason: 'unsupported',
-      message: 'not a TIFF, DM3, DM4, PNG or JPEG file',
+      message: `not an image in a supported format (${supportedFormatsText()})`,
     });
     const jp2k = buildTiff({
       pages: [greyPage(2, 2, 8, Uint8Array.of(1, 2, 3, 4), { 259: { type: 3, value: [34712] } })],
@@ -318,26 +343,64 @@ describe('readMicroscopyImage refuses bad input with a readable reason', () => {
 
 describe('format detection by content, not by name', () => {
   it('recognises each format from its first bytes and flags a misleading extension', async () => {
-    expect(detectFormat(readMicroscopyFixture('dm3/test_STEM_image.dm3'))).toBe('dm3');
-    expect(detectFormat(readMicroscopyFixture('imagej-tiff/test_loading_image_saved_with_imageJ.tif'))).toBe(
-      'tiff',
-    );
-    expect(detectFormat(Uint8Array.of(0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1))).toBe('dm4');
-    const image = await readMicroscopyImage(readMicroscopyFixture('sem-tiff/FEI-Helios-Ebeam-8bits.tif'), {
-      fileName: 'helios.dm3',
-      maxPixels: 1e8,
-    });
+    // Which bytes are which format is registry.test.ts's; here, what the microscopist is told.
+    const image = await readBytes(readMicroscopyFixture('sem-tiff/FEI-Helios-Ebeam-8bits.tif'), 'helios.dm3');
     expect(image.format).toBe('tiff');
     expect(image.warnings).toEqual(['the file name says DM3 but the content is TIFF']);
+    const dm = await readBytes(readMicroscopyFixture('dm3/test_STEM_image.dm3'), 'STEM.DM3');
+    expect(dm).toMatchObject({ format: 'dm3', warnings: [] });
   });
 
   it('a multi-page TIFF is read as its first page, and says so', async () => {
     const bytes = buildTiff({
       pages: [greyPage(2, 2, 8, Uint8Array.of(1, 2, 3, 4)), greyPage(3, 3, 8, new Uint8Array(9))],
     });
-    const image = await readMicroscopyImage(bytes, { fileName: 'stack.tif', maxPixels: 100 });
+    const image = await readBytes(bytes, 'stack.tif', 100);
     expect(image).toMatchObject({ width: 2, height: 2 });
-    expect(Array.from(image.data8)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(grey(image))).toEqual([1, 2, 3, 4]);
     expect(image.warnings).toEqual(['multi-page TIFF: only the first page is analysed']);
+  });
+});
+
+describe('JPEG and WebP: the photo fast path', () => {
+  const photo = sharp({
+    create: { width: 40, height: 30, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+  });
+
+  it('WebP comes back as 8-bit RGB with transparency on the letterbox grey, and no intensity mapping', async () => {
+    const image = await readBytes(await photo.clone().webp({ lossless: true }).toBuffer(), 'a.webp');
+    expect(image).toMatchObject({ format: 'webp', width: 40, height: 30, sourceType: 'rgb8', warnings: [] });
+    expect(Array.from(image.rgb.subarray(0, 3))).toEqual([114, 114, 114]);
+    expect(image.intensityMapping).toBeUndefined();
+  });
+
+  it('a 1×1 JPEG is too small and a JPEG cut short is truncated, in the same words as any format', async () => {
+    const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: 'red' } })
+      .jpeg()
+      .toBuffer();
+    await expect(readBytes(dot, 'dot.jpg')).rejects.toMatchObject({
+      reason: 'too_small',
+      message: 'image is only 1×1 pixels',
+    });
+    const jpeg = await photo.clone().flatten().jpeg().toBuffer();
+    const cut = readBytes(jpeg.subarray(0, jpeg.length / 2), 'cut.jpg');
+    await expect(cut).rejects.toBeInstanceOf(ImageRejection);
+    await expect(cut).rejects.toMatchObject({ reason: 'truncated' });
+  });
+
+  it('a GIF is refused as unsupported, naming every format scopehive reads', async () => {
+    const gif = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+    await expect(readBytes(gif, 'a.jpg')).rejects.toMatchObject({
+      reason: 'unsupported',
+      message: 'not an image in a supported format (JPEG, PNG, TIFF, WebP, DM3 or DM4)',
+    });
+  });
+
+  it('a bad setting is not blamed on the image', async () => {
+    const png16 = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'red' } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
+    await expect(readBytes(png16, 'a.png', 1e6, { low: 50, high: 10 })).rejects.toBeInstanceOf(RangeError);
   });
 });

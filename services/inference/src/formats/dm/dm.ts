@@ -1,6 +1,13 @@
-import { type ByteReader, byteReader, decodeText } from './bytes.ts';
-import { MicroscopyError } from './errors.ts';
-import { SAMPLE_BYTES, type SampleArray, type SampleType, samplesFromBytes } from './raster.ts';
+// Over 300 lines on purpose: Gatan's undocumented tag-file layout (both versions, both byte orders,
+// every type description) is one reverse-engineered specification, kept whole so it reads as one.
+import { MicroscopyError } from '../../microscopy/errors.ts';
+import {
+  SAMPLE_BYTES,
+  type SampleArray,
+  type SampleType,
+  samplesFromBytes,
+} from '../../microscopy/raster.ts';
+import { type ByteReader, byteReader, decodeText } from '../bytes.ts';
 
 /**
  * Gatan DigitalMicrograph DM3/DM4 tag files. Gatan publishes no specification; the layout follows

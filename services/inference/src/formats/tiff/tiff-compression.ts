@@ -1,5 +1,5 @@
 import { inflateRawSync, inflateSync } from 'node:zlib';
-import { MicroscopyError } from './errors.ts';
+import { MicroscopyError } from '../../microscopy/errors.ts';
 
 /** Names of the TIFF compression schemes an instrument might write, for readable refusals. */
 const COMPRESSION_NAMES: Readonly<Record<number, string>> = {

@@ -1,4 +1,4 @@
-import { MicroscopyError } from './errors.ts';
+import { MicroscopyError } from '../microscopy/errors.ts';
 
 /**
  * Bounds-checked reads over a file held in memory. Every offset in a TIFF or DM file comes from the

@@ -1,5 +1,6 @@
-import { byteReader } from './bytes.ts';
-import { MicroscopyError } from './errors.ts';
+// Over 300 lines on purpose: every pixel layout TIFF allows (strips/tiles, planar, bit depths,
+// predictors, palettes) converges on one Raster here; the cases check each other's bounds.
+import { MicroscopyError } from '../../microscopy/errors.ts';
 import {
   type Raster,
   SAMPLE_BYTES,
@@ -7,7 +8,8 @@ import {
   type SampleType,
   type SourceType,
   samplesFromBytes,
-} from './raster.ts';
+} from '../../microscopy/raster.ts';
+import { byteReader } from '../bytes.ts';
 import type { Tiff, TiffImageInfo } from './tiff.ts';
 import { tiffImageInfo } from './tiff.ts';
 import { assertSupportedCompression, decompressChunk } from './tiff-compression.ts';

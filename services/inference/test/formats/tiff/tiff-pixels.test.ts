@@ -1,10 +1,10 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { parseTiff } from '../../src/microscopy/tiff.ts';
-import { lzwDecode, packBitsDecode } from '../../src/microscopy/tiff-compression.ts';
-import { decodeTiffImage } from '../../src/microscopy/tiff-pixels.ts';
-import { readMicroscopyFixture } from './shared-files.ts';
-import { buildTiff, greyPage, long, type PageSpec, short } from './tiff-writer.ts';
+import { parseTiff } from '../../../src/formats/tiff/tiff.ts';
+import { lzwDecode, packBitsDecode } from '../../../src/formats/tiff/tiff-compression.ts';
+import { decodeTiffImage } from '../../../src/formats/tiff/tiff-pixels.ts';
+import { readMicroscopyFixture } from '../../microscopy/shared-files.ts';
+import { buildTiff, greyPage, long, type PageSpec, short } from '../../microscopy/tiff-writer.ts';
 
 const decode = (bytes: Uint8Array, maxPixels = 1e8) =>
   decodeTiffImage(bytes, parseTiff(bytes), { maxPixels });
