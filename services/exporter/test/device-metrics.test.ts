@@ -11,9 +11,10 @@ import {
   parseNvidiaSmi,
   parseProcStat,
   parseTegrastats,
-  readThermalZones,
-  startDeviceMetrics,
-} from '../src/device-metrics.ts';
+  parseThermalZones,
+} from '../src/device/parse.ts';
+import { readThermalZones } from '../src/device/thermal.ts';
+import { startDeviceMetrics } from '../src/device-metrics.ts';
 
 // Sample text in the formats the kernel (proc(5)) and NVIDIA's tools print.
 const procStat = `cpu  4705 356 584 3699176 23 23 0 0 0 0
@@ -266,6 +267,22 @@ describe('startDeviceMetrics', () => {
     );
     const registry = start();
     expect((await samples(registry, 'scopehive_device_gpu_utilization_ratio')).size).toBe(0);
+  });
+});
+
+describe('parseThermalZones', () => {
+  it('numbers repeated zone types and leaves out switched-off sensors and unreadable figures', () => {
+    expect(
+      parseThermalZones([
+        { type: 'CPU-therm\n', temp: '44375\n' },
+        { type: 'GPU-therm\n', temp: '-256000\n' },
+        { type: 'CPU-therm\n', temp: '45500\n' },
+        { type: 'SOC-therm\n', temp: 'x\n' },
+      ]),
+    ).toEqual([
+      { zone: 'CPU-therm', celsius: 44.375 },
+      { zone: 'CPU-therm_2', celsius: 45.5 },
+    ]);
   });
 });
 
