@@ -26,12 +26,19 @@ import {
   letterboxGeometry,
   letterboxTensor,
   type ModelRegistry,
-  readAnalysisImage,
   ResultsFolder,
+  readAnalysisImage,
   SessionThread,
   tileGrid,
 } from '@scopehive/inference';
-import { type Job, makeJob, type ResultDocument, type ServiceContext, sha256, startService } from '@scopehive/shared';
+import {
+  type Job,
+  makeJob,
+  type ResultDocument,
+  type ServiceContext,
+  sha256,
+  startService,
+} from '@scopehive/shared';
 import { Registry } from 'prom-client';
 import sharp, { type OverlayOptions } from 'sharp';
 
@@ -117,7 +124,12 @@ async function bareParallel(model: LoadedModel, tensors: Float32Array[]): Promis
   return (performance.now() - t0) / 1000;
 }
 
-async function pipeline(ctx: ServiceContext<BenchSections>, models: ModelRegistry, files: string[], round: string) {
+async function pipeline(
+  ctx: ServiceContext<BenchSections>,
+  models: ModelRegistry,
+  files: string[],
+  round: string,
+) {
   const metrics = createPipelineMetrics(new Registry(), { rateWindowS: 60 });
   const { queue } = await ctx.queue();
   const model = models.list()[0];

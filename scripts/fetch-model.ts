@@ -9,7 +9,7 @@
  * Settings: SCOPEHIVE_MODEL_URL, SCOPEHIVE_MODEL_SHA256, SCOPEHIVE_MODELS_DIR (see README).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadSettings } from '@scopehive/shared';
+import { ConfigError, loadConfig } from '@scopehive/shared';
 import { downloadModel } from './download-model.ts';
 
 const { values } = parseArgs({
@@ -22,20 +22,20 @@ const { values } = parseArgs({
 });
 
 try {
-  const settings = loadSettings();
-  const url = values.url ?? settings.modelUrl;
-  const expected = values.sha256 ?? settings.modelSha256;
+  const { config } = loadConfig(['paths', 'fetch']);
+  const url = values.url ?? config.fetch.modelUrl;
+  const expected = values.sha256 ?? config.fetch.modelSha256;
   const file = await downloadModel({
     url,
     sha256: expected,
-    modelsDir: settings.modelsDir,
+    modelsDir: config.paths.models,
     fileName: values.name,
     timeoutMs: Number(values.timeout) * 1000,
     progress: process.stderr,
   });
   process.stdout.write(`model saved to ${file}\n`);
 } catch (err) {
-  const message = err instanceof ConfigError ? err.message : (err as Error).message;
-  process.stderr.write(`fetch-model: ${message}\n`);
+  const lines = err instanceof ConfigError ? err.problems : [(err as Error).message];
+  for (const line of lines) process.stderr.write(`fetch-model: ${line}\n`);
   process.exit(1);
 }

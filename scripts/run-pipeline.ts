@@ -56,5 +56,11 @@ export async function startPipeline(
   };
   const running = await startService(spec, options);
   if (!parts || running.port === undefined) throw new Error('the pipeline did not start');
-  return { ...parts, config: running.config, logger: running.logger, port: running.port, close: running.close };
+  return {
+    ...parts,
+    config: running.config,
+    logger: running.logger,
+    port: running.port,
+    close: running.close,
+  };
 }

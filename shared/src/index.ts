@@ -1,22 +1,65 @@
-export * from './channel.ts';
-export * from './config.ts';
-export * from './data-volume.ts';
-export * from './fs-util.ts';
-export * from './http.ts';
-export * from './images.ts';
-export * from './job.ts';
-export * from './log.ts';
-export * from './main-helpers.ts';
-export * from './metrics.ts';
-export * from './model-name.ts';
-export * from './mounts.ts';
-export * from './queue/embedded.ts';
-export * from './queue/jetstream.ts';
-export * from './queue/types.ts';
-export * from './rate.ts';
-export * from './result.ts';
-export * from './results-layout.ts';
-export * from './service-main.ts';
-export * from './service-queue.ts';
-export * from './settings.ts';
-export * from './stable-files.ts';
+/**
+ * @scopehive/shared: the project's own library. Named exports only: what a service may use is listed
+ * here, by concern.
+ */
+
+export { BoundedChannel } from './channel.ts';
+export { ConfigError, StartupError } from './config/errors.ts';
+export { exitOnStartupError } from './config/exit.ts';
+export { definedVariables, loadConfig, unknownSettings } from './config/load.ts';
+export { type Config, type SectionConfig, type SectionName, sections } from './config/sections.ts';
+export { settingsTable, withSettingsTable } from './config/table.ts';
+export type {
+  AnalysisConfig,
+  DeviceConfig,
+  FetchConfig,
+  HttpConfig,
+  LogLevel,
+  NodeConfig,
+  PathsConfig,
+  QueueConfig,
+  RuntimeConfig,
+  WatchConfig,
+} from './config/types.ts';
+export { DataVolumeCheck } from './fs/data-volume.ts';
+export { exists, sha256, sha256File, writeFileAtomic } from './fs/files.ts';
+export { isNetworkFileSystem, shouldPoll } from './fs/mounts.ts';
+export { isHiddenOrPartial, StableFiles, type StableFilesOptions } from './fs/stable-files.ts';
+export { type Readiness, startHttpServer } from './http/server.ts';
+export {
+  formatForExtension,
+  IMAGE_EXTENSIONS,
+  IMAGE_FORMATS,
+  type ImageFormatEntry,
+  type ImageFormatInfo,
+  type ImageFormatName,
+  isImageFile,
+  sniffFormat,
+  supportedFormatsText,
+} from './images.ts';
+export { type Job, type JobSpec, makeJob, parseJob, toInboxRelative } from './job.ts';
+export { createLogger, type Logger } from './log.ts';
+export { collectProcessMetrics } from './metrics/process.ts';
+export { SlidingRate } from './metrics/rate.ts';
+export { isModelEnabled, type ModelRef, modelNameFromFile } from './model-name.ts';
+export { EmbeddedQueue, type EmbeddedQueueOptions } from './queue/embedded.ts';
+export { jobLogFields } from './queue/exhausted.ts';
+export { type OpenedQueue, openQueue } from './queue/open.ts';
+export type { ConsumeOptions, JobDelivery, JobQueue } from './queue/types.ts';
+export { type ResultIdentity, ResultLedger } from './result/ledger.ts';
+export { rejectedPaths, resultPaths } from './result/paths.ts';
+export {
+  RESULT_SCHEMA,
+  type ResultDetection,
+  type ResultDocument,
+  type ResultSizeStats,
+  type ResultSummary,
+} from './result/schema.ts';
+export {
+  keepRunning,
+  type RunningService,
+  runMain,
+  type ServiceContext,
+  type ServiceSpec,
+  startService,
+} from './service.ts';

@@ -11,10 +11,10 @@ import { StartupError } from './config/errors.ts';
 import { exitOnStartupError } from './config/exit.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config, SectionName } from './config/sections.ts';
-import { DataVolumeCheck } from './data-volume.ts';
-import { type Readiness, startHttpServer } from './http.ts';
+import { DataVolumeCheck } from './fs/data-volume.ts';
+import { type Readiness, startHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './log.ts';
-import { collectProcessMetrics } from './metrics.ts';
+import { collectProcessMetrics } from './metrics/process.ts';
 import { type OpenedQueue, openQueue } from './queue/open.ts';
 
 export interface ServiceContext<N extends SectionName> {
@@ -91,17 +91,26 @@ export async function startService<const N extends SectionName>(
     signal: shutdown.signal,
     queue() {
       const configured = (config as Partial<Config<'queue'>>).queue;
-      const queueConfig = configured && spec.embeddedQueue ? { ...configured, natsUrl: undefined } : configured;
+      const queueConfig =
+        configured && spec.embeddedQueue ? { ...configured, natsUrl: undefined } : configured;
       if (!queueConfig) throw new Error(`${spec.name}: the queue section was not asked for`);
       if (!queue) {
         let opened: OpenedQueue | undefined;
         const waiting = { ready: false, reason: `waiting for NATS at ${queueConfig.natsUrl}` };
         checks.push(() => (opened?.connected() ? { ready: true } : waiting));
-        queue = openQueue(queueConfig, { name: spec.name, node: config.node.name, logger, signal: shutdown.signal });
-        queue.then((q) => {
-          opened = q;
-          closers.push(() => q.queue.close());
-        }, () => undefined);
+        queue = openQueue(queueConfig, {
+          name: spec.name,
+          node: config.node.name,
+          logger,
+          signal: shutdown.signal,
+        });
+        queue.then(
+          (q) => {
+            opened = q;
+            closers.push(() => q.queue.close());
+          },
+          () => undefined,
+        );
       }
       return queue;
     },
@@ -115,10 +124,12 @@ export async function startService<const N extends SectionName>(
   };
 
   try {
-    const volume = spec.folders && new DataVolumeCheck(spec.folders(config), (state) => {
-      if (state.ready) logger.info('data folders ok');
-      else logger.error({ reason: state.reason }, `data folder problem: ${state.reason}`);
-    });
+    const volume =
+      spec.folders &&
+      new DataVolumeCheck(spec.folders(config), (state) => {
+        if (state.ready) logger.info('data folders ok');
+        else logger.error({ reason: state.reason }, `data folder problem: ${state.reason}`);
+      });
     if (volume) closers.push(() => volume.stop());
     let port: number | undefined;
     if (spec.http !== false) {

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataVolumeCheck } from '../src/data-volume.ts';
-import type { Readiness } from '../src/http.ts';
+import { DataVolumeCheck } from '../src/fs/data-volume.ts';
+import type { Readiness } from '../src/http/server.ts';
 
 let work: string;
 

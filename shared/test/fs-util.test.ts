@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exists, sha256, sha256File, writeFileAtomic } from '../src/fs-util.ts';
+import { exists, sha256, sha256File, writeFileAtomic } from '../src/fs/files.ts';
 
 let dir: string;
 beforeEach(async () => {

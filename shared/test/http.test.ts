@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StartupError } from '../src/config/errors.ts';
-import { startHttpServer } from '../src/http.ts';
+import { startHttpServer } from '../src/http/server.ts';
 
 const servers: Server[] = [];
 

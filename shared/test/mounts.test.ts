@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isNetworkFileSystem, mountTypeOf, shouldPoll } from '../src/mounts.ts';
+import { isNetworkFileSystem, mountTypeOf, shouldPoll } from '../src/fs/mounts.ts';
 
 const MOUNTS = [
   'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0',

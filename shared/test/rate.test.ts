@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SlidingRate, windowRate } from '../src/rate.ts';
+import { SlidingRate, windowRate } from '../src/metrics/rate.ts';
 
 /** Event times from `from` to `to` inclusive, every `step` ms. */
 const every = (from: number, to: number, step: number) =>

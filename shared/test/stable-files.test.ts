@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isHiddenOrPartial, StableFiles, type StableFilesOptions } from '../src/fs/stable-files.ts';
 import { isImageFile } from '../src/images.ts';
-import { isHiddenOrPartial, StableFiles, type StableFilesOptions } from '../src/stable-files.ts';
 
 const STABLE_MS = 250;
 

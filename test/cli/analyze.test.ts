@@ -50,7 +50,8 @@ describe('npx scopehive analyze (the real bin, the real model)', () => {
         .map((c) => c.trim())
         .slice(2, 6),
     ).toEqual(['2', '0', '1', '8']);
-    expect(r.stdout).toMatch(/failed: session\/day1\/broken\.jpg \(yolov8n-fp32\): unsupported: /);
+    // Failure lines go to stderr, the summary table to stdout.
+    expect(r.stderr).toMatch(/failed: session\/day1\/broken\.jpg \(yolov8n-fp32\): unsupported: /);
     const bus = JSON.parse(await fs.readFile(path.join(out, 'session/bus.jpg.yolov8n-fp32.json'), 'utf8'));
     expect(bus.counts).toEqual({ person: 4, bus: 1 });
     await fs.access(path.join(out, 'session/day1/zidane.jpg.yolov8n-fp32.json'));

@@ -182,7 +182,8 @@ describe('bad input never stops the service and is never lost', () => {
     const queue = run.pipeline.queue;
     const publish = queue.publish.bind(queue);
     queue.publish = async (job: Job) => {
-      if (job.image === 'vanished.jpg') await fs.rm(path.join(run.inboxDir, job.image), { force: true });
+      if (job.image.path === 'vanished.jpg')
+        await fs.rm(path.join(run.inboxDir, job.image.path), { force: true });
       return publish(job);
     };
 

@@ -7,7 +7,8 @@
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { featureSizeBuckets, type ResultDocument } from '@scopehive/shared';
+import { featureSizeBuckets } from '@scopehive/inference';
+import type { ResultDocument } from '@scopehive/shared';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

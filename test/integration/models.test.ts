@@ -92,6 +92,9 @@ const EXTRA_ALLOWED: Record<string, { image: string; classes: string[] }> = {
 
 const IMAGES = ['bus.jpg', 'zidane.jpg'];
 
+/** Models whose task the pipeline does not serve yet (segmentation comes with its own issue): refused at load. */
+const NOT_SERVED = ['yolov8n-seg-int8-320'];
+
 function countByClass(items: ReadonlyArray<{ class: string }>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const d of items) out[d.class] = (out[d.class] ?? 0) + 1;
@@ -106,11 +109,18 @@ describe('every model in ../shared/models on bus.jpg and zidane.jpg', () => {
   beforeAll(async () => {
     const files = (await fs.readdir(`${sharedDir}/models`)).filter((f) => f.endsWith('.onnx')).sort();
     // A model added to ../shared/models without a reference here must fail loudly, not pass unchecked.
-    expect(files.map((f) => f.replace(/\.onnx$/, ''))).toEqual(Object.keys(REFERENCE).sort());
+    expect(files.map((f) => f.replace(/\.onnx$/, ''))).toEqual(
+      [...Object.keys(REFERENCE), ...NOT_SERVED].sort(),
+    );
     dataDir = await makeDataDir();
     await fs.mkdir(`${dataDir}/models`, { recursive: true });
-    for (const model of Object.keys(REFERENCE)) await addModel(`${dataDir}/models`, model);
+    for (const model of [...Object.keys(REFERENCE), ...NOT_SERVED])
+      await addModel(`${dataDir}/models`, model);
     run = await startTestPipeline(dataDir);
+    await run.pipeline.models.settled();
+    for (const model of NOT_SERVED) {
+      expect(run.pipeline.models.failures().get(model)).toMatch(/task "segment" is not supported/);
+    }
     expect(
       run.pipeline.models
         .list()

@@ -46,7 +46,7 @@ export function requireTool(name: string, debianPackage: string): string {
     }
   }
   throw new Error(
-    `${name} was not found: install it with \`apt-get install ${debianPackage}\` (.ci/run installs it)`,
+    `${name} was not found: install it with \`apt-get install ${debianPackage}\` (npm test's pretest step installs it)`,
   );
 }
 

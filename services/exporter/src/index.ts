@@ -1,2 +1,3 @@
-export * from './device-metrics.ts';
-export * from './latest-image.ts';
+/** @scopehive/exporter: device metrics and the latest image, for `npm start` to compose in one process. */
+
+export { composeExporter } from './compose.ts';

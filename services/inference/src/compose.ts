@@ -2,19 +2,24 @@
  * How the inference parts are put together from settings, in one place for every front door: the
  * inference container, `npm start`, the CLI and the benchmark.
  */
+import fs from 'node:fs/promises';
 import {
   type AnalysisConfig,
   type Config,
   type JobQueue,
   type Logger,
+  modelNameFromFile,
   type ResultLedger,
   type RuntimeConfig,
   type ServiceContext,
+  sha256,
   shouldPoll,
 } from '@scopehive/shared';
-import type { LoadModelOptions } from './model/loader.ts';
-import { type ModelSet, ModelRegistry } from './model/model-registry.ts';
+import { type LoadModelOptions, loadModel } from './model/loader.ts';
+import type { LoadedModel, ModelSet } from './model/model.ts';
+import { ModelRegistry } from './model/registry.ts';
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
+import { readSidecar } from './model/sidecar.ts';
 import { LocalShare } from './pipeline/local-share.ts';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/metrics.ts';
 import type { ImageSource, ResultSink } from './pipeline/stages.ts';
@@ -32,6 +37,27 @@ export function modelSettings(
     sessions: runtime.sessions,
     defaults: { confidence: analysis.confidence, iou: analysis.iou, maxDetections: analysis.maxDetections },
   };
+}
+
+type ModelSettings = ReturnType<typeof modelSettings>;
+
+/** One model file, with its sidecar, loaded as the registry would load it (the CLI's `--model`). */
+export async function loadModelFile(
+  file: string,
+  settings: ModelSettings,
+  logger: Logger,
+): Promise<LoadedModel> {
+  const bytes = await fs.readFile(file);
+  const found = await readSidecar(file);
+  return loadModel({
+    name: modelNameFromFile(file),
+    file,
+    bytes,
+    sha256: sha256(bytes),
+    sidecar: found?.sidecar,
+    ...settings,
+    logger,
+  });
 }
 
 /** The live models folder. */

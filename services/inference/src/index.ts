@@ -1,19 +1,20 @@
-export * from './core/layout.ts';
-export * from './core/letterbox.ts';
-export * from './core/letterbox-tensor.ts';
-export * from './core/merge.ts';
-export * from './core/postprocess.ts';
-export * from './core/quantify.ts';
-export * from './core/tiling.ts';
-export * from './core/types.ts';
-export * from './detect.ts';
-export * from './folder-overrides.ts';
-export * from './image/decode-image.ts';
-export * from './image/preprocess.ts';
-export * from './image/read-analysis-image.ts';
-export * from './image/rejection.ts';
-export * from './model/model-registry.ts';
-export * from './model/session.ts';
-export * from './model/session-thread.ts';
-export * from './service.ts';
-export * from './worker.ts';
+/** @scopehive/inference: what the other front doors (npm start, the benchmark) and the tests compose. */
+
+export { FileList } from './cli/file-list.ts';
+export {
+  composeInference,
+  createAnalysisWorker,
+  createModelRegistry,
+  loadModelFile,
+  modelSettings,
+  noModelHint,
+} from './compose.ts';
+export { type Letterbox, letterboxGeometry } from './core/letterbox.ts';
+export { letterboxTensor } from './core/letterbox-tensor.ts';
+export { type Tile, tileGrid } from './core/tiling.ts';
+export { type AnalysisImage, readAnalysisImage } from './image/read-analysis-image.ts';
+export type { LoadedModel, ModelSet } from './model/model.ts';
+export type { ModelRegistry } from './model/registry.ts';
+export { SessionThread } from './model/session-thread.ts';
+export { ResultsFolder } from './pipeline/local-share.ts';
+export { createPipelineMetrics, featureSizeBuckets, type PipelineMetrics } from './pipeline/metrics.ts';

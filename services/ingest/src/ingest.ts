@@ -4,8 +4,8 @@ import {
   isImageFile,
   type JobQueue,
   type Logger,
-  makeJob,
   type ModelRef,
+  makeJob,
   ResultLedger,
   resultPaths,
   StableFiles,
@@ -173,7 +173,8 @@ export class Ingest {
     }
     for (const model of models) {
       const { json } = resultPaths(this.#opts.resultsDir, image, model.name);
-      if (await this.#ledger.isCurrent(json, { imageSha256: known.sha256, modelSha256: model.sha256 })) continue;
+      if (await this.#ledger.isCurrent(json, { imageSha256: known.sha256, modelSha256: model.sha256 }))
+        continue;
       await this.#opts.queue.publish(
         makeJob({
           origin: this.#opts.node,

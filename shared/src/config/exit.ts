@@ -1,21 +1,4 @@
 import { ConfigError, StartupError } from './errors.ts';
-import { loadConfig } from './load.ts';
-import type { Config, SectionName } from './sections.ts';
-
-/**
- * `loadConfig` for a service's `main`: every bad value is printed as `scopehive: <line>` on stderr and
- * the process exits with code 1. The warnings (unknown variables) are returned for the service's logger.
- */
-export function configOrExit<const N extends SectionName>(
-  names: readonly N[],
-  env: NodeJS.ProcessEnv = process.env,
-): { config: Config<N>; warnings: string[] } {
-  try {
-    return loadConfig(names, env);
-  } catch (err) {
-    return exitOnStartupError(err);
-  }
-}
 
 /**
  * For a main's top-level `catch`: a ConfigError or StartupError (the user's to fix) becomes its lines on

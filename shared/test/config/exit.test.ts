@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { StartupError } from '../../src/config/errors.ts';
-import { configOrExit, exitOnStartupError } from '../../src/config/exit.ts';
-import { ensureFolders } from '../../src/fs/folders.ts';
+import { exitOnStartupError } from '../../src/config/exit.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { startService } from '../../src/service.ts';
 
 class Exited extends Error {}
 
@@ -27,19 +28,16 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe('configOrExit', () => {
-  it('returns the sections asked for and the warnings when every value is valid', () => {
-    const { config, warnings } = configOrExit(['http'], { SCOPEHIVE_PORT: '8080', SCOPEHIVE_PROT: '1' });
-    expect(config.http.port).toBe(8080);
-    expect(warnings).toEqual(['unknown setting SCOPEHIVE_PROT (did you mean SCOPEHIVE_PORT?)']);
-    expect(exit).not.toHaveBeenCalled();
-    expect(stderr).toEqual([]);
-  });
-
+describe('a bad setting at start-up', () => {
   it('prints one `scopehive:` line per bad value on stderr and exits with code 1', () => {
-    expect(() =>
-      configOrExit(['http', 'analysis'], { SCOPEHIVE_PORT: 'abc', SCOPEHIVE_IOU: '7', SCOPEHIVE_HOST: '' }),
-    ).toThrow(Exited);
+    const err = (() => {
+      try {
+        loadConfig(['http', 'analysis'], { SCOPEHIVE_PORT: 'abc', SCOPEHIVE_IOU: '7', SCOPEHIVE_HOST: '' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(() => exitOnStartupError(err)).toThrow(Exited);
     expect(exit).toHaveBeenCalledWith(1);
     expect(stderr).toEqual([
       'scopehive: SCOPEHIVE_PORT="abc" is invalid: expected a whole number from 0 to 65535\n',
@@ -64,15 +62,25 @@ describe('exitOnStartupError', () => {
     expect(stderr).toEqual([]);
   });
 
-  it('prints a folder that cannot be created as one line', async () => {
+  it('prints a data folder that cannot be created as one line (npm start and the CLI do not wait)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'scopehive-folders-'));
     try {
       writeFileSync(path.join(dir, 'file'), '');
       const inbox = path.join(dir, 'file', 'inbox');
-      const err = await ensureFolders({ inbox }).catch((e: unknown) => e);
+      const err = await startService(
+        {
+          name: 'test',
+          sections: ['paths'],
+          http: false,
+          logLevel: 'silent',
+          folders: () => ({ inbox: { path: inbox, writable: true } }),
+          compose: async () => undefined,
+        },
+        { env: {} },
+      ).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StartupError);
       expect(() => exitOnStartupError(err)).toThrow(Exited);
-      expect(stderr).toEqual([`scopehive: cannot create the inbox folder ${inbox}: ENOTDIR\n`]);
+      expect(stderr).toEqual([`scopehive: the inbox folder ${inbox} fails (ENOTDIR)\n`]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

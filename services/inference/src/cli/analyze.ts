@@ -1,10 +1,17 @@
 import { EventEmitter } from 'node:events';
-import path from 'node:path';
 import fs from 'node:fs/promises';
-import { makeJob, type ResultDocument, type ServiceContext, sha256, sha256File, startService } from '@scopehive/shared';
+import path from 'node:path';
+import {
+  makeJob,
+  type ResultDocument,
+  type ServiceContext,
+  sha256,
+  sha256File,
+  startService,
+} from '@scopehive/shared';
 import { createAnalysisWorker, loadModelFile, modelSettings } from '../compose.ts';
 import type { ImageRejection } from '../image/rejection.ts';
-import type { LoadedModel, ModelSet } from '../model/model-registry.ts';
+import type { LoadedModel, ModelSet } from '../model/model.ts';
 import { ResultsFolder } from '../pipeline/local-share.ts';
 import type { ResultSink } from '../pipeline/stages.ts';
 import { FileList } from './file-list.ts';
@@ -53,7 +60,10 @@ type CliSections = 'paths' | 'analysis' | 'runtime' | 'queue';
  * come from (the paths given) and that a file that cannot be analysed is listed, never moved: the
  * CLI works on the user's own files.
  */
-export async function analyzeFiles(options: AnalyzeOptions, env: NodeJS.ProcessEnv = process.env): Promise<AnalyzeReport> {
+export async function analyzeFiles(
+  options: AnalyzeOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AnalyzeReport> {
   const inputs = await collectInputs(options.paths);
   let report: AnalyzeReport | undefined;
   const running = await startService<CliSections>(
@@ -75,7 +85,11 @@ export async function analyzeFiles(options: AnalyzeOptions, env: NodeJS.ProcessE
   return report!;
 }
 
-async function run(ctx: ServiceContext<CliSections>, inputs: Input[], options: AnalyzeOptions): Promise<AnalyzeReport> {
+async function run(
+  ctx: ServiceContext<CliSections>,
+  inputs: Input[],
+  options: AnalyzeOptions,
+): Promise<AnalyzeReport> {
   const { config } = ctx;
   const resultsDir = path.resolve(options.out ?? config.paths.results);
   const settings = modelSettings(config.analysis, config.runtime);
@@ -93,7 +107,11 @@ async function run(ctx: ServiceContext<CliSections>, inputs: Input[], options: A
     isDone: (job, sha) => results.isDone(job, sha),
     write: (result) => results.write(result),
     reject: async (job, rejection: ImageRejection) => {
-      failures.push({ image: job.image.path, model: job.model.name, reason: `${rejection.reason}: ${rejection.message}` });
+      failures.push({
+        image: job.image.path,
+        model: job.model.name,
+        reason: `${rejection.reason}: ${rejection.message}`,
+      });
     },
   };
   const total = inputs.length * models.length;
@@ -119,9 +137,11 @@ async function run(ctx: ServiceContext<CliSections>, inputs: Input[], options: A
       if (outcome === 'ok') {
         const doc = detail as ResultDocument;
         tally.objects += doc.detections.length;
-        for (const [c, n] of Object.entries(doc.counts)) tally.classes.set(c, (tally.classes.get(c) ?? 0) + n);
+        for (const [c, n] of Object.entries(doc.counts))
+          tally.classes.set(c, (tally.classes.get(c) ?? 0) + n);
       }
-      bar?.update(++settled, failures.length);
+      settled++;
+      bar?.update(settled, failures.length);
       if (settled === total) finish();
     },
   });

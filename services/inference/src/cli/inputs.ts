@@ -47,7 +47,9 @@ export async function collectInputs(args: readonly string[]): Promise<Input[]> {
 export async function resolveModelFiles(specs: readonly string[], modelsDir: string): Promise<string[]> {
   if (specs.length === 0) {
     const entries = await fs.readdir(modelsDir).catch(() => [] as string[]);
-    const files = entries.filter((f) => f.toLowerCase().endsWith('.onnx')).map((f) => path.join(modelsDir, f));
+    const files = entries
+      .filter((f) => f.toLowerCase().endsWith('.onnx'))
+      .map((f) => path.join(modelsDir, f));
     if (files.length === 0) {
       throw new UsageError(
         `no model: put a .onnx in ${modelsDir} or pass --model <file.onnx> (npm run fetch-model gets one)`,
@@ -65,7 +67,8 @@ export async function resolveModelFiles(specs: readonly string[], modelsDir: str
         break;
       }
     }
-    if (!found) throw new UsageError(`model not found: ${spec} (a .onnx file, or a model name in ${modelsDir})`);
+    if (!found)
+      throw new UsageError(`model not found: ${spec} (a .onnx file, or a model name in ${modelsDir})`);
     files.push(found);
   }
   return files;

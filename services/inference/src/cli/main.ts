@@ -18,7 +18,9 @@ const USAGE = `usage: scopehive analyze <files or folders…> [--model <name|fil
   Exit code: 0 all analysed, 1 some files failed or a setting is wrong, 2 bad usage.`;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 

@@ -11,7 +11,7 @@ import { postprocess } from '../core/postprocess.ts';
 import type { Tile } from '../core/tiling.ts';
 import type { Detection } from '../core/types.ts';
 import type { RgbImage } from '../image/decode-image.ts';
-import type { LoadedModel } from '../model/model-registry.ts';
+import type { LoadedModel } from '../model/model.ts';
 
 /** Milliseconds spent in each stage of one image's inference. */
 export interface StageTimes {

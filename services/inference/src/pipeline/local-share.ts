@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { exists, type Job, type Logger, rejectedPaths, ResultLedger, resultPaths } from '@scopehive/shared';
+import { exists, type Job, type Logger, ResultLedger, rejectedPaths, resultPaths } from '@scopehive/shared';
 import { FolderOverrides } from '../folder-overrides.ts';
 import { ImageRejection } from '../image/rejection.ts';
 import { rejectFile } from '../reject-file.ts';
@@ -103,7 +103,11 @@ export class LocalShare implements ImageSource, ResultSink {
     const { movedTo } = await rejectFile({ inboxDir, rejectedDir, image, rejection });
     this.#opts.onRejected?.(rejection.reason);
     logger.warn(
-      { image, reason: rejection.reason, movedTo: movedTo && path.relative(path.dirname(rejectedDir), movedTo) },
+      {
+        image,
+        reason: rejection.reason,
+        movedTo: movedTo && path.relative(path.dirname(rejectedDir), movedTo),
+      },
       `${image} set aside (${rejection.reason}): ${rejection.message}`,
     );
   }
@@ -115,7 +119,8 @@ export async function readImageFile(file: string): Promise<Buffer> {
     return await fs.readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ImageRejection('vanished', 'the file disappeared before it could be read');
+    if (code === 'ENOENT')
+      throw new ImageRejection('vanished', 'the file disappeared before it could be read');
     if (code === 'EACCES' || code === 'EPERM')
       throw new ImageRejection('unreadable', 'permission denied reading the file');
     if (code === 'EISDIR') throw new ImageRejection('unsupported', 'a folder, not an image file');

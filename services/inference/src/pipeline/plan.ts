@@ -79,12 +79,10 @@ export function planAnalysis(input: PlanInputs): AnalysisPlan {
             overlap: input.tiling.overlap,
           }),
         }
-      : { kind: 'single', geometry: letterboxGeometry(area.width, area.height, model.inputWidth, model.inputHeight) },
-    warnings: [
-      ...image.warnings,
-      ...(input.warnings ?? []),
-      ...calibration.warnings,
-      ...crop.warnings,
-    ],
+      : {
+          kind: 'single',
+          geometry: letterboxGeometry(area.width, area.height, model.inputWidth, model.inputHeight),
+        },
+    warnings: [...image.warnings, ...(input.warnings ?? []), ...calibration.warnings, ...crop.warnings],
   };
 }

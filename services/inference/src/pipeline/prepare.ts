@@ -2,7 +2,7 @@ import { type JobDelivery, sha256 } from '@scopehive/shared';
 import { letterboxTensor } from '../core/letterbox-tensor.ts';
 import { type AnalysisImage, readAnalysisImage } from '../image/read-analysis-image.ts';
 import type { IntensityStretch } from '../microscopy/intensity.ts';
-import type { LoadedModel } from '../model/model-registry.ts';
+import type { LoadedModel } from '../model/model.ts';
 import { annotateImage } from '../results/annotate.ts';
 import { buildResultDocument } from '../results/document.ts';
 import type { Inference } from './infer.ts';

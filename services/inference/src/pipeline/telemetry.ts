@@ -1,6 +1,6 @@
 import type { Job, Logger, ResultDocument } from '@scopehive/shared';
 import { REJECT_REASONS } from '../image/rejection.ts';
-import type { LoadedModel } from '../model/model-registry.ts';
+import type { LoadedModel } from '../model/model.ts';
 import type { Outcome, PipelineMetrics } from './metrics.ts';
 
 /** What the pipeline tells the world about a job: one log line at info and the metrics. */
@@ -47,13 +47,15 @@ export class PipelineTelemetry {
       for (const [stage, ms] of Object.entries(timings)) {
         metrics.stageSeconds.observe({ model, stage }, ms / 1000);
       }
-      for (const [cls, n] of Object.entries(doc.counts)) metrics.detectionsTotal.inc({ model, class: cls }, n);
+      for (const [cls, n] of Object.entries(doc.counts))
+        metrics.detectionsTotal.inc({ model, class: cls }, n);
       metrics.fileToResultSeconds.observe({ model }, Math.max(0, Date.now() - job.seenAt) / 1000);
       metrics.frameRate.record(model);
       metrics.imagesByCalibrationTotal.inc({ source: doc.calibration.source });
       metrics.tilesPerImage.observe({ model }, doc.tiling.tiles);
       for (const d of doc.detections) {
-        if (d.ecdNm !== undefined) metrics.featureSizeMeters.observe({ model, class: d.class }, d.ecdNm * 1e-9);
+        if (d.ecdNm !== undefined)
+          metrics.featureSizeMeters.observe({ model, class: d.class }, d.ecdNm * 1e-9);
       }
     }
     const total = Object.values(timings).reduce((a, b) => a + b, 0);

@@ -6,7 +6,7 @@
  */
 import { BoundedChannel, type JobDelivery, type JobQueue, type ResultDocument } from '@scopehive/shared';
 import { ImageRejection } from '../image/rejection.ts';
-import type { ModelSet } from '../model/model-registry.ts';
+import type { ModelSet } from '../model/model.ts';
 import { classifyFailure } from './failure.ts';
 import { detectInTiles, detectSingle, type Inference } from './infer.ts';
 import { finish, type Prepared, type PrepareOptions, Preparer } from './prepare.ts';
@@ -181,9 +181,13 @@ export class InferenceWorker {
     const { logger } = this.#opts.telemetry;
     const failure = classifyFailure(err);
     const where = { image: job.image.path, model: job.model.name, attempt };
-    if (failure.kind === 'bug') logger.error({ ...where, stack: failure.stack }, `${job.image.path}: ${failure.message}`);
+    if (failure.kind === 'bug')
+      logger.error({ ...where, stack: failure.stack }, `${job.image.path}: ${failure.message}`);
     if (failure.kind !== 'image' && attempt < maxDeliver) {
-      logger.warn({ ...where, err: failure.message }, `${job.image.path}: attempt ${attempt} failed, retrying: ${failure.message}`);
+      logger.warn(
+        { ...where, err: failure.message },
+        `${job.image.path}: attempt ${attempt} failed, retrying: ${failure.message}`,
+      );
       await delivery.nak(RETRY_DELAY_MS);
       return;
     }
@@ -194,7 +198,10 @@ export class InferenceWorker {
     try {
       await this.#opts.sink.reject(job, rejection);
     } catch (writeErr) {
-      logger.error({ image: job.image.path, err: String(writeErr) }, `${job.image.path}: could not record the rejection`);
+      logger.error(
+        { image: job.image.path, err: String(writeErr) },
+        `${job.image.path}: could not record the rejection`,
+      );
     }
     logger.warn({ ...where, reason: rejection.reason }, `${job.image.path} rejected: ${rejection.message}`);
     await delivery.term(rejection.message);

@@ -11,8 +11,8 @@ import { measureFeatures, type PixelSize, type SizeStats, summarise } from '../c
 import type { Detection } from '../core/types.ts';
 import type { AnalysisImage } from '../image/read-analysis-image.ts';
 import type { ResolvedCalibration } from '../microscopy/calibration.ts';
+import type { LoadedModel } from '../model/model.ts';
 import type { AnalysisPlan } from '../pipeline/plan.ts';
-import type { LoadedModel } from '../model/model-registry.ts';
 
 const r = (v: number, digits = 2) => Number(v.toFixed(digits));
 /** Physical values keep 6 significant digits: nm-scale particles and µm-scale cells alike. */

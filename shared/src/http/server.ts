@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
-import { StartupError } from './config/errors.ts';
-import { sections } from './config/sections.ts';
+import { StartupError } from '../config/errors.ts';
+import { sections } from '../config/sections.ts';
 
 export interface Readiness {
   ready: boolean;

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
-import type { Readiness } from './http.ts';
+import type { Readiness } from '../http/server.ts';
 
 /**
  * Watches the data folders a service needs. A missing or read-only volume makes the service
