@@ -11,6 +11,7 @@ import {
   StableFiles,
   sha256,
   sha256File,
+  supportedFormatsText,
   toInboxRelative,
 } from '@scopehive/shared';
 
@@ -118,7 +119,7 @@ export class Ingest {
         this.#ignored.add(file);
         this.#opts.logger.info(
           { file: path.relative(this.#opts.inboxDir, file) },
-          `ignoring ${path.basename(file)}: not a supported image type (JPEG, PNG, TIFF, WebP, DM3/DM4)`,
+          `ignoring ${path.basename(file)}: not a supported image type (${supportedFormatsText()})`,
         );
       }
       return;

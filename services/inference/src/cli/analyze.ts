@@ -8,6 +8,7 @@ import {
   sha256,
   sha256File,
   startService,
+  supportedFormatsText,
 } from '@scopehive/shared';
 import { createAnalysisWorker, loadModelFile, modelSettings } from '../compose.ts';
 import type { ImageRejection } from '../image/rejection.ts';
@@ -75,7 +76,8 @@ export async function analyzeFiles(
       // Failures are listed in the summary; log lines would only break the progress bar.
       logLevel: options.quiet ? 'silent' : 'error',
       async compose(ctx) {
-        if (inputs.length === 0) throw new UsageError('no images found in what was given');
+        if (inputs.length === 0)
+          throw new UsageError(`no ${supportedFormatsText()} images found in what was given`);
         report = await run(ctx, inputs, options);
       },
     },

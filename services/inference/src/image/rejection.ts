@@ -93,11 +93,3 @@ export function classifyDecodeError(err: unknown): ImageRejection | undefined {
   const message = firstLine(err);
   return err instanceof Error && DECODER_MESSAGE.test(message) ? decoderRejection(message) : undefined;
 }
-
-/**
- * Today's worker (worker.ts) calls this only for errors it already judged to be the image's; it goes
- * once the pipeline's classifier (pipeline/failure.ts) replaces that worker.
- */
-export function classifyImageError(err: unknown): ImageRejection {
-  return classifyDecodeError(err) ?? decoderRejection(firstLine(err));
-}

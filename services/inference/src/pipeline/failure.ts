@@ -1,4 +1,4 @@
-import { classifyDecodeError, ImageRejection } from '../image/rejection.ts';
+import { classifyDecodeError, type ImageRejection } from '../image/rejection.ts';
 
 /**
  * Every failure sorted once, in the words of what to do about it:
@@ -29,7 +29,7 @@ const ENVIRONMENT_CODES = new Set([
 ]);
 
 export function classifyFailure(err: unknown): Failure {
-  const rejection = err instanceof ImageRejection ? err : classifyDecodeError(err);
+  const rejection = classifyDecodeError(err);
   if (rejection) return { kind: 'image', rejection };
   const message = String((err as Error)?.message ?? err).split('\n')[0];
   const code = (err as NodeJS.ErrnoException)?.code;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { supportedFormatsText } from '@scopehive/shared';
 import sharp, { type SharpOptions } from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { classifyDecodeError, classifyImageError, ImageRejection } from '../../src/image/rejection.ts';
+import { classifyDecodeError, ImageRejection } from '../../src/image/rejection.ts';
 import { MicroscopyError } from '../../src/microscopy/errors.ts';
 
 const errno = (code: string, message = `${code}: something`) => Object.assign(new Error(message), { code });
@@ -154,17 +154,5 @@ describe('classifyDecodeError', () => {
     ).toBeUndefined();
     expect(classifyDecodeError('weird')).toBeUndefined();
     expect(classifyDecodeError(undefined)).toBeUndefined();
-  });
-});
-
-describe("classifyImageError (the worker's, for errors it already blamed on the image)", () => {
-  it("reads a decoder's words even without its prefix, and calls anything else corrupt", () => {
-    expect(classifyImageError(new Error('unexpected end of file')).reason).toBe('truncated');
-    expect(classifyImageError(new Error('unknown format')).reason).toBe('unsupported');
-    expect(classifyImageError('weird')).toMatchObject({
-      reason: 'corrupt',
-      message: 'the image could not be decoded (weird)',
-    });
-    expect(classifyImageError(errno('EACCES')).reason).toBe('unreadable');
   });
 });
