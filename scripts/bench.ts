@@ -40,7 +40,8 @@ import {
   startService,
 } from '@scopehive/shared';
 import { Registry } from 'prom-client';
-import sharp, { type OverlayOptions } from 'sharp';
+import { makeMicrographs, makePhotos } from './bench/inputs.ts';
+import { printReport } from './bench/report.ts';
 
 const shared = process.env.SCOPEHIVE_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../shared');
 const { values: args } = parseArgs({
@@ -57,47 +58,6 @@ const rounds = Number(args.rounds);
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-bench-'));
 type BenchSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'queue';
 const samples = ['bus.jpg', 'zidane.jpg'].map((f) => path.join(shared, 'images', f));
-
-/** Distinct photos of the same size and cost: each sample with a different 1-pixel-wide crop. */
-async function makePhotos(dir: string, count: number): Promise<string[]> {
-  await fs.mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const src = samples[i % samples.length];
-    const meta = await sharp(src).metadata();
-    const file = path.join(dir, `${String(i).padStart(4, '0')}-${path.basename(src)}`);
-    const crop = Math.floor(i / 2);
-    await sharp(src)
-      .extract({ left: crop, top: 0, width: meta.width! - crop, height: meta.height! })
-      .jpeg({ quality: 92 })
-      .toFile(file);
-    files.push(file);
-  }
-  return files;
-}
-
-/** 4096×4096 16-bit greyscale TIFFs: the sample photos at their original scale on a mid-grey field. */
-async function makeMicrographs(dir: string, count: number): Promise<string[]> {
-  await fs.mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const composite: OverlayOptions[] = [];
-    for (let y = 0, k = i; y + 1080 <= 4096; y += 1100) {
-      for (let x = 0; x + 1280 <= 4096; x += 1300, k++) {
-        composite.push({ input: samples[k % samples.length], left: x + (i % 7), top: y });
-      }
-    }
-    const file = path.join(dir, `${String(i).padStart(4, '0')}-field.tif`);
-    await sharp({ create: { width: 4096, height: 4096, channels: 3, background: { r: 90, g: 90, b: 90 } } })
-      .composite(composite)
-      .greyscale()
-      .toColourspace('grey16')
-      .tiff({ compression: 'none' })
-      .toFile(file);
-    files.push(file);
-  }
-  return files;
-}
 
 /**
  * Bare ONNX Runtime: `session.run` one input after another on one session with ONNX Runtime's
@@ -292,11 +252,15 @@ const bench = startService<BenchSections>(
       model = models.list()[0];
       if (!model) throw new Error(`could not load ${args.model}`);
       if (args.case === 'all' || args.case === 'photos') {
-        const files = await makePhotos(path.join(work, 'photos'), Number(args.images));
+        const files = await makePhotos(samples, path.join(work, 'photos'), Number(args.images));
         reports.push(await runCase(ctx, 'photos', models, files));
       }
       if (args.case === 'all' || args.case === 'tiled') {
-        const files = await makeMicrographs(path.join(work, 'micrographs'), Number(args['tiled-images']));
+        const files = await makeMicrographs(
+          samples,
+          path.join(work, 'micrographs'),
+          Number(args['tiled-images']),
+        );
         reports.push(await runCase(ctx, 'tiled', models, files));
       }
     },
@@ -329,30 +293,4 @@ const header = {
   cpus: os.cpus().length,
   rounds,
 };
-if (args.json) {
-  process.stdout.write(`${JSON.stringify({ ...header, cases: reports }, null, 2)}\n`);
-} else {
-  const f = (v: number, d = 1) => v.toFixed(d);
-  console.log(
-    `scopehive bench: ${header.model} (${header.input}, ${header.provider}), ${header.cpus} CPUs, ${rounds} rounds`,
-  );
-  console.log('');
-  console.log(
-    "| case | images | model runs/image | bare runs/s: 1 session | bare runs/s: the pipeline's sessions | pipeline runs/s | pipeline images/s | **pipeline / bare** | pipeline / bare, same sessions |",
-  );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of reports) {
-    console.log(
-      `| ${r.case} | ${r.images} | ${f(r.runsPerImage, 0)} | ${f(r.bare.runsPerSecond, 2)} | ${f(r.bareParallel.runsPerSecond, 2)} (${r.sessions}) | ${f(r.pipeline.runsPerSecond, 2)} | ${f(r.pipeline.imagesPerSecond, 2)} | **${f(r.ratio, 3)}** | ${f(r.ratioToParallel, 3)} |`,
-    );
-  }
-  for (const r of reports) {
-    console.log('');
-    console.log(`${r.case}: share of the pipeline's stage time (stages overlap)`);
-    console.log(
-      Object.entries(r.stageShare)
-        .map(([stage, share]) => `${stage} ${f(share * 100)} %`)
-        .join(' · '),
-    );
-  }
-}
+printReport(header, reports, args.json);

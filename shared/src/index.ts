@@ -5,7 +5,7 @@
 
 export { BoundedChannel } from './channel.ts';
 export { ConfigError, StartupError } from './config/errors.ts';
-export { exitOnStartupError } from './config/exit.ts';
+export { exitOnStartupError, startupProblem } from './config/exit.ts';
 export { definedVariables, loadConfig, unknownSettings } from './config/load.ts';
 export { type Config, type SectionConfig, type SectionName, sections } from './config/sections.ts';
 export { settingsTable, withSettingsTable } from './config/table.ts';
@@ -46,6 +46,7 @@ export { EmbeddedQueue, type EmbeddedQueueOptions } from './queue/embedded.ts';
 export { jobLogFields } from './queue/exhausted.ts';
 export { type OpenedQueue, openQueue } from './queue/open.ts';
 export type { ConsumeOptions, JobDelivery, JobQueue } from './queue/types.ts';
+export { withoutCredentials } from './redact.ts';
 export { type ResultIdentity, ResultLedger } from './result/ledger.ts';
 export { rejectedPaths, resultPaths } from './result/paths.ts';
 export {

@@ -16,6 +16,7 @@ import { type Readiness, startHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { collectProcessMetrics } from './metrics/process.ts';
 import { type OpenedQueue, openQueue } from './queue/open.ts';
+import { withoutCredentials } from './redact.ts';
 
 export interface ServiceContext<N extends SectionName> {
   /** The process name in logs and NATS connection names (`inference`, `scopehive`, `cli`). */
@@ -96,7 +97,10 @@ export async function startService<const N extends SectionName>(
       if (!queueConfig) throw new Error(`${spec.name}: the queue section was not asked for`);
       if (!queue) {
         let opened: OpenedQueue | undefined;
-        const waiting = { ready: false, reason: `waiting for NATS at ${queueConfig.natsUrl}` };
+        const waiting = {
+          ready: false,
+          reason: `waiting for NATS at ${withoutCredentials(queueConfig.natsUrl ?? '')}`,
+        };
         checks.push(() => (opened?.connected() ? { ready: true } : waiting));
         queue = openQueue(queueConfig, {
           name: spec.name,

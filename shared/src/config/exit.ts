@@ -1,17 +1,22 @@
 import { ConfigError, StartupError } from './errors.ts';
 
 /**
- * For a main's top-level `catch`: a ConfigError or StartupError (the user's to fix) becomes its lines on
- * stderr and exit code 1; anything else is a bug and is thrown on, so its stack is printed.
+ * The lines to show for a problem the user can fix by changing a setting or the machine (a
+ * ConfigError or StartupError); undefined for anything else, which is a bug and keeps its stack.
+ */
+export function startupProblem(err: unknown): readonly string[] | undefined {
+  if (err instanceof ConfigError) return err.problems;
+  if (err instanceof StartupError) return [err.message];
+  return undefined;
+}
+
+/**
+ * For a main's top-level `catch`: a ConfigError or StartupError becomes its line(s) on stderr, as
+ * `scopehive: <line>`, and exit code 1; anything else is thrown on, so its stack is printed.
  */
 export function exitOnStartupError(err: unknown): never {
-  if (err instanceof ConfigError) {
-    for (const line of err.problems) process.stderr.write(`scopehive: ${line}\n`);
-    process.exit(1);
-  }
-  if (err instanceof StartupError) {
-    process.stderr.write(`scopehive: ${err.message}\n`);
-    process.exit(1);
-  }
-  throw err;
+  const lines = startupProblem(err);
+  if (!lines) throw err;
+  for (const line of lines) process.stderr.write(`scopehive: ${line}\n`);
+  process.exit(1);
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Job } from '@scopehive/shared';
-import { FolderOverrides } from '../folder-overrides.ts';
 import { ImageRejection } from '../image/rejection.ts';
+import { FolderOverrides } from '../pipeline/folder-settings.ts';
 import { readImageFile } from '../pipeline/local-share.ts';
 import type { FolderSettings, ImageSource } from '../pipeline/stages.ts';
 import type { Input } from './inputs.ts';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, StartupError, supportedFormatsText } from '@scopehive/shared';
+import { exitOnStartupError, startupProblem, supportedFormatsText } from '@scopehive/shared';
 import { type AnalyzeReport, analyzeFiles } from './analyze.ts';
 import { UsageError } from './inputs.ts';
 
@@ -94,14 +94,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`scopehive: ${err.message}\n`);
       process.exit(2);
     }
-    if (err instanceof ConfigError) {
-      for (const line of err.problems) process.stderr.write(`scopehive: ${line}\n`);
-      process.exit(1);
-    }
-    if (err instanceof StartupError) {
-      process.stderr.write(`scopehive: ${err.message}\n`);
-      process.exit(1);
-    }
+    if (startupProblem(err)) exitOnStartupError(err);
     process.stderr.write(`scopehive: ${(err as Error).stack ?? err}\n`);
     process.exit(1);
   },

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { exists, type Job, type Logger, ResultLedger, rejectedPaths, resultPaths } from '@scopehive/shared';
-import { FolderOverrides } from '../folder-overrides.ts';
 import { ImageRejection } from '../image/rejection.ts';
-import { rejectFile } from '../reject-file.ts';
 import { CsvTables } from '../results/csv-table.ts';
+import { rejectFile } from '../results/reject-file.ts';
 import { writeResult } from '../results/write-result.ts';
+import { FolderOverrides } from './folder-settings.ts';
 import type { AnalysisResult, FolderSettings, ImageSource, ResultSink } from './stages.ts';
 
 /** Rejections remembered so that the other models' jobs for the same file do not record it again. */

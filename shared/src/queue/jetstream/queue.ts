@@ -3,6 +3,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream } from '@nats-io
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Logger, pino } from 'pino';
 import type { Job } from '../../job.ts';
+import { withoutCredentials } from '../../redact.ts';
 import type { OnExhausted } from '../exhausted.ts';
 import type { ConsumeOptions, JobDelivery, JobQueue } from '../types.ts';
 import { connectJetStream, serverAtLeast, watchConnection } from './connect.ts';
@@ -149,7 +150,7 @@ export class JetStreamQueue implements JobQueue {
         connected,
       });
       log.info(
-        { servers: options.servers, stream: settings.stream, server: nc.info?.version },
+        { servers: withoutCredentials(options.servers), stream: settings.stream, server: nc.info?.version },
         'connected to NATS JetStream',
       );
       return queue;

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type CalibrationOverride, parseCalibrationOverride } from './microscopy/calibration.ts';
+import { type CalibrationOverride, parseCalibrationOverride } from '../microscopy/calibration.ts';
 
 export const FOLDER_SETTINGS_FILE = 'scopehive.json';
 

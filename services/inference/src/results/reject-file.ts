@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { exists, rejectedPaths, writeFileAtomic } from '@scopehive/shared';
-import type { ImageRejection } from './image/rejection.ts';
+import type { ImageRejection } from '../image/rejection.ts';
 
 /**
  * Sets an unusable file aside: it moves from the inbox to the same place under the rejected folder,
