@@ -12,7 +12,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exists } from '../integration/helpers/pipeline.ts';
 import { dashboardQueries, type PanelQuery, proxiedImages } from './helpers/dashboards.ts';
 import { readResults, resultJson, resultProblems } from './helpers/results.ts';
-import { get, model, promtool, repoRoot, Stack, sharedDir, waitReady, waitUntil } from './helpers/stack.ts';
+import {
+  get,
+  model,
+  promtool,
+  repoRoot,
+  type Service,
+  Stack,
+  sharedDir,
+  waitReady,
+  waitUntil,
+} from './helpers/stack.ts';
 
 const dashboardsDir = path.join(repoRoot, 'grafana', 'dashboards');
 const bus = await fs.readFile(path.join(sharedDir, 'images', 'bus.jpg'));
@@ -94,6 +104,28 @@ async function queueDrained(): Promise<void> {
   );
 }
 
+/**
+ * SIGKILL to `victim` at a moment it holds unacknowledged jobs, when it is the only process taking
+ * jobs: frozen (SIGSTOP) it can acknowledge nothing more, so jobs in hand seen while it is frozen are
+ * still its own when the kill arrives. Frozen with nothing in hand, it runs on and is tried again.
+ */
+async function killWhileHoldingJobs(victim: Service): Promise<void> {
+  await waitUntil(
+    async (note) => {
+      stack.freeze(victim);
+      // Read twice: an acknowledgement sent just before the freeze has landed by the second read.
+      const held = Math.min(await stack.jobsInHand(), await stack.jobsInHand());
+      note(`${held} jobs in hand`);
+      if (held > 0) return true;
+      stack.thaw(victim);
+      return false;
+    },
+    60_000,
+    `${victim.node} to hold a job`,
+  );
+  await stack.killInference(victim);
+}
+
 beforeAll(async () => {
   stack = await Stack.create();
   try {
@@ -165,38 +197,60 @@ describe('the device stack on loopback', () => {
 
   it('loses and duplicates nothing when an inference process is killed (SIGKILL) mid-run', async () => {
     const redeliveredBefore = await stack.redeliveries();
-    // Enough images that the killed process still has some in hand when the first result appears.
-    const images = await newPhotos('session-2', 40);
+    // The kill must land on jobs in flight by construction, not by luck: the other process leaves
+    // (SIGTERM: it finishes what it holds), so every job still unacknowledged is the victim's.
+    const [victim, other] = stack.inference;
+    await stack.stopInference(other);
+    const images = await newPhotos('session-2', 16);
     await dropAll(images);
-    // The process that wrote the first result has the batch's next jobs in hand.
-    const first = await firstResultOf([...images.keys()]);
-    const victim = stack.inference.find((s) => s.node === first.node);
-    expect(victim, `no running inference process is ${first.node}`).toBeDefined();
-    await stack.killInference(victim!);
+    await firstResultOf([...images.keys()]);
+    await killWhileHoldingJobs(victim);
+    // Both back on their ports, so Prometheus scrapes them as the same targets; the survivor under
+    // its own name takes the killed process's jobs once their ack wait runs out.
+    await stack.startInference(other.node, other.port);
+    await stack.startInference('stack-inference-3', victim.port);
 
     const docs = await resultsOf([...images.keys()]);
     await queueDrained();
     expect(await resultProblems(stack.resultsDir, 'session-2', [...images.keys()], model)).toEqual([]);
     expect(await rejectedFiles()).toEqual(onlyTheCorruptFile);
-    const survivor = stack.inference[0].node;
-    expect(docs.every((d) => d.node === victim!.node || d.node === survivor)).toBe(true);
-    // The jobs the killed process held came back after the ack wait and were done by the other one.
+    const nodes = new Set([victim.node, other.node, 'stack-inference-3']);
+    expect(docs.every((d) => nodes.has(d.node))).toBe(true);
+    expect(docs.some((d) => d.node === victim.node)).toBe(true);
+    // The jobs the killed process held came back after the ack wait and were done by another one.
     expect(await stack.redeliveries(), 'the kill hit no job in flight').toBeGreaterThan(redeliveredBefore);
-
-    // A replacement on the same port, so Prometheus scrapes it as the same target.
-    await stack.startInference('stack-inference-3', victim!.port);
   }, 150_000);
 
   it('loses and duplicates nothing when NATS restarts mid-run, and every service is ready again', async () => {
-    const images = await newPhotos('session-3', 8);
-    await dropAll(images);
-    await firstResultOf([...images.keys()]);
+    const running = await newPhotos('session-3', 4);
+    await dropAll(running);
+    await firstResultOf([...running.keys()]);
+    // Jobs must be in the stream while NATS restarts, by construction: inference is frozen (it keeps
+    // its connections and whatever it holds), and a second batch is queued that nobody can take.
+    for (const s of stack.inference) stack.freeze(s);
+    const queued = await newPhotos('session-3', 4);
+    const published = await stack.lastJobSeq();
+    await dropAll(queued);
+    await waitUntil(
+      async (note) => {
+        const seq = await stack.lastJobSeq();
+        note(`last job ${seq}, waiting for ${published + queued.size}`);
+        return seq >= published + queued.size;
+      },
+      60_000,
+      'the second batch to be queued',
+    );
     // Same port, same JetStream store: the device's NATS container restarting.
-    await stack.nats.restart();
+    try {
+      await stack.nats.restart();
+    } finally {
+      for (const s of stack.inference) stack.thaw(s);
+    }
 
-    await resultsOf([...images.keys()]);
+    const images = [...running.keys(), ...queued.keys()];
+    await resultsOf(images);
     await queueDrained();
-    expect(await resultProblems(stack.resultsDir, 'session-3', [...images.keys()], model)).toEqual([]);
+    expect(await resultProblems(stack.resultsDir, 'session-3', images, model)).toEqual([]);
     expect(await rejectedFiles()).toEqual(onlyTheCorruptFile);
     await Promise.all(stack.services().map((s) => waitReady(s, 60_000)));
     for (const service of [stack.ingest, ...stack.inference]) {

@@ -119,6 +119,35 @@ export class Stack {
     this.inference = this.inference.filter((s) => s !== service);
   }
 
+  /** SIGTERM to an inference process: it finishes the jobs in hand and leaves the consumer. */
+  async stopInference(service: Service): Promise<void> {
+    await service.process.stop(30_000);
+    this.inference = this.inference.filter((s) => s !== service);
+  }
+
+  /**
+   * SIGSTOP to a service's process group: it keeps its connections and the jobs in its hands but
+   * can neither finish, acknowledge nor pull, so what it holds stays as it is until `thaw`.
+   */
+  freeze(service: Service): void {
+    service.process.signal('SIGSTOP');
+  }
+
+  thaw(service: Service): void {
+    service.process.signal('SIGCONT');
+  }
+
+  /** Jobs delivered to some process and not yet acknowledged, over every job consumer. */
+  async jobsInHand(): Promise<number> {
+    return consumersOf(await this.jsz()).reduce((n, c) => n + (c.num_ack_pending ?? 0), 0);
+  }
+
+  /** The sequence number of the last job ever published (it only grows, whatever is acknowledged). */
+  async lastJobSeq(): Promise<number> {
+    const streams = ((await this.jsz()).account_details ?? []).flatMap((a) => a.stream_detail ?? []);
+    return streams.reduce((n, s) => n + (s.state?.last_seq ?? 0), 0);
+  }
+
   /** Writes `bytes` as `name` (inbox-relative, `/`-separated) in one rename, like a finished copy. */
   async drop(name: string, bytes: Uint8Array): Promise<void> {
     const target = path.join(this.inboxDir, ...name.split('/'));
@@ -173,11 +202,10 @@ export class Stack {
    * (`num_redelivered` will not do: it counts only redelivered jobs not yet acknowledged.)
    */
   async redeliveries(): Promise<number> {
-    const jsz = await this.jsz();
-    const consumers = (jsz.account_details ?? []).flatMap((a) =>
-      (a.stream_detail ?? []).flatMap((s) => s.consumer_detail ?? []),
+    return consumersOf(await this.jsz()).reduce(
+      (n, c) => n + c.delivered.consumer_seq - c.delivered.stream_seq,
+      0,
     );
-    return consumers.reduce((n, c) => n + c.delivered.consumer_seq - c.delivered.stream_seq, 0);
   }
 
   /** One report of every process's output and of the job stream, for a failing test. */
@@ -414,12 +442,18 @@ export function promtool(args: string[], input?: string): { status: number | nul
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
+function consumersOf(jsz: Jsz) {
+  return (jsz.account_details ?? []).flatMap((a) =>
+    (a.stream_detail ?? []).flatMap((s) => s.consumer_detail ?? []),
+  );
+}
+
 export interface Jsz {
   messages: number;
   account_details?: Array<{
     stream_detail?: Array<{
       name: string;
-      state?: unknown;
+      state?: { messages?: number; last_seq?: number };
       consumer_detail?: Array<{
         name: string;
         delivered: { consumer_seq: number; stream_seq: number };
