@@ -1,20 +1,85 @@
 #!/bin/sh
-# Starts Grafana only with an admin password from the environment: no admin/admin on a lab
-# network. Set GF_SECURITY_ADMIN_PASSWORD (or GF_SECURITY_ADMIN_PASSWORD__FILE) as a balena fleet
-# or device variable.
+# Starts Grafana never with a default or weak admin password, and never crash-looping on a fresh
+# device:
+# - GF_SECURITY_ADMIN_PASSWORD (or GF_SECURITY_ADMIN_PASSWORD__FILE) set as a balena fleet or
+#   device variable: used if it is strong (at least 12 characters, not a common password, not one
+#   repeated character or a run of digits); a weak one stops the container with one line.
+# - Unset: on the first start a strong random password is generated, kept on the Grafana volume
+#   (.scopehive-admin-password, mode 600) and printed once in the log with how to change it; later
+#   starts use the kept file and print nothing.
+# Grafana applies an admin password only when it creates the admin user (its first start); after
+# that the password is changed in Grafana itself.
 set -eu
+
+data=${GF_PATHS_DATA:-/var/lib/grafana}
+kept=$data/.scopehive-admin-password
+
+# Prints why a password is weak, or nothing. The password reaches awk through the environment,
+# never the command line (other processes can read command lines) and never a log line.
+weakness() {
+    SCOPEHIVE_CANDIDATE=$1 awk 'BEGIN {
+        p = ENVIRON["SCOPEHIVE_CANDIDATE"]
+        n = length(p)
+        if (n < 12) { print "shorter than 12 characters"; exit }
+        first = substr(p, 1, 1)
+        same = 1
+        for (i = 2; i <= n; i++) if (substr(p, i, 1) != first) same = 0
+        if (same) { print "one repeated character"; exit }
+        if (p ~ /^[0-9]+$/) {
+            up = 1; down = 1
+            for (i = 2; i <= n; i++) {
+                d = substr(p, i, 1) - substr(p, i - 1, 1)
+                if (d != 1 && d != -9) up = 0
+                if (d != -1 && d != 9) down = 0
+            }
+            if (up || down) { print "a run of digits"; exit }
+        }
+        # A common password, alone, repeated or padded with digits and symbols (password1234!).
+        split("password passw0rd p4ssw0rd admin administrator grafana changeme letmein qwerty " \
+              "qwertyuiop qwertz azerty welcome secret root toor default scopehive microscope " \
+              "abc123 abcdef iloveyou monkey dragon master login guest test 123456 12345678 " \
+              "123456789 1234567890", common, " ")
+        lower = tolower(p)
+        for (w in common) {
+            rest = lower
+            if (gsub(common[w], "", rest) > 0 && rest !~ /[a-z]/) { print "a common password"; exit }
+        }
+    }'
+}
 
 password=${GF_SECURITY_ADMIN_PASSWORD:-}
 if [ -z "$password" ] && [ -n "${GF_SECURITY_ADMIN_PASSWORD__FILE:-}" ] && [ -r "$GF_SECURITY_ADMIN_PASSWORD__FILE" ]; then
     password=$(cat "$GF_SECURITY_ADMIN_PASSWORD__FILE")
 fi
-if [ -z "$password" ]; then
-    echo "grafana: GF_SECURITY_ADMIN_PASSWORD is not set; set it as a fleet or device variable (Grafana will not start with a default password)" >&2
-    exit 1
-fi
-if [ "$password" = admin ] || [ "${#password}" -lt 8 ]; then
-    echo "grafana: GF_SECURITY_ADMIN_PASSWORD is too weak (\"admin\" or shorter than 8 characters); choose another" >&2
-    exit 1
+
+if [ -n "$password" ]; then
+    reason=$(weakness "$password")
+    if [ -n "$reason" ]; then
+        echo "grafana: GF_SECURITY_ADMIN_PASSWORD is too weak ($reason); choose at least 12 characters that are not a common password, or unset it to have a strong one generated" >&2
+        exit 1
+    fi
+elif [ -s "$kept" ]; then
+    # Kept from the first start; Grafana reads it from the file, so it is in no environment.
+    unset GF_SECURITY_ADMIN_PASSWORD
+    export GF_SECURITY_ADMIN_PASSWORD__FILE="$kept"
+elif [ -e "$data/grafana.db" ]; then
+    # An installation from before passwords were generated: its admin password was set then.
+    echo "grafana: no GF_SECURITY_ADMIN_PASSWORD set; the admin password is the one set earlier (reset it with \`grafana cli admin reset-admin-password\` in this container)" >&2
+else
+    umask 077
+    generated=$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 24)
+    [ "${#generated}" -eq 24 ] || {
+        echo "grafana: could not generate an admin password (no /dev/urandom?)" >&2
+        exit 1
+    }
+    # Written whole or not at all: a half-written file would lock the admin out.
+    printf '%s\n' "$generated" >"$kept.tmp"
+    chmod 600 "$kept.tmp"
+    mv "$kept.tmp" "$kept"
+    echo "grafana: no GF_SECURITY_ADMIN_PASSWORD set; generated the admin password: $generated" >&2
+    echo "grafana: log in as admin with it; it is kept in $kept and not shown again. Change it in Grafana (Profile > Change password), or set GF_SECURITY_ADMIN_PASSWORD before the first start." >&2
+    unset GF_SECURITY_ADMIN_PASSWORD
+    export GF_SECURITY_ADMIN_PASSWORD__FILE="$kept"
 fi
 
 exec /run.sh "$@"

@@ -71,7 +71,8 @@ describe('nfs/render-exports.sh', () => {
   it('squashes root even when the options leave root_squash out', () => {
     const r = render({ SCOPEHIVE_NFS_OPTIONS: 'rw,sync' });
     expect(r.stderr).toBe('');
-    for (const [, options] of clients(r.stdout)) expect(options).toEqual(['rw', 'sync', 'root_squash', 'fsid=0']);
+    for (const [, options] of clients(r.stdout))
+      expect(options).toEqual(['rw', 'sync', 'root_squash', 'fsid=0']);
     const squashAll = render({ SCOPEHIVE_NFS_OPTIONS: 'ro,all_squash' });
     expect(clients(squashAll.stdout)[0][1]).toEqual(['ro', 'all_squash', 'fsid=0']);
   });
@@ -102,7 +103,7 @@ describe('nfs/render-exports.sh', () => {
     ['shell or exports syntax in options', { SCOPEHIVE_NFS_OPTIONS: 'rw) 1.2.3.4(rw' }],
     ['an empty option', { SCOPEHIVE_NFS_OPTIONS: 'rw,,sync' }],
     ['a relative root', { SCOPEHIVE_NFS_ROOT: 'data' }],
-    ['the container\'s whole file system', { SCOPEHIVE_NFS_ROOT: '/' }],
+    ["the container's whole file system", { SCOPEHIVE_NFS_ROOT: '/' }],
     ['a folder beside the data volume', { SCOPEHIVE_NFS_ROOT: '/etc' }],
     ['a name that only starts like the volume', { SCOPEHIVE_NFS_ROOT: '/data-other' }],
     ['.. out of the volume', { SCOPEHIVE_NFS_ROOT: '/data/../etc' }],

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,28 +27,93 @@ describe('shell scripts', () => {
 });
 
 describe('grafana/entrypoint.sh', () => {
-  const start = (env: Record<string, string>) =>
-    run('sh', ['grafana/entrypoint.sh'], { env: { PATH: process.env.PATH, ...env } });
+  let data: string;
+  const kept = () => path.join(data, '.scopehive-admin-password');
+  /** The entrypoint with the Grafana volume in a temporary folder (the image sets GF_PATHS_DATA). */
+  const start = (env: Record<string, string> = {}) =>
+    run('sh', ['grafana/entrypoint.sh'], { env: { PATH: process.env.PATH, GF_PATHS_DATA: data, ...env } });
+  // Outside the Grafana image /run.sh does not exist: reaching it is what "starts Grafana" means here.
+  const startedGrafana = (r: { status: number | null; stderr: string }) =>
+    r.status === 127 && /\/run\.sh/.test(r.stderr);
 
-  it('refuses to start Grafana without an admin password', () => {
-    const r = start({});
+  beforeEach(() => {
+    data = mkdtempSync(path.join(os.tmpdir(), 'scopehive-grafana-'));
+  });
+  afterEach(() => rmSync(data, { recursive: true, force: true }));
+
+  it('generates a strong admin password on the first start, keeps it (mode 600) and prints it once', () => {
+    const first = start();
+    expect(startedGrafana(first)).toBe(true);
+    const password = readFileSync(kept(), 'utf8').trim();
+    expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(statSync(kept()).mode & 0o777).toBe(0o600);
+    expect(first.stderr).toContain(password);
+    expect(first.stderr).toContain('Change it in Grafana');
+    expect(readdirSync(data)).toEqual(['.scopehive-admin-password']);
+
+    const second = start();
+    expect(startedGrafana(second)).toBe(true);
+    expect(second.stderr).not.toContain(password);
+    expect(second.stderr).not.toContain('generated');
+    expect(readFileSync(kept(), 'utf8').trim()).toBe(password);
+  });
+
+  it('generates a different password on each new device', () => {
+    start();
+    const one = readFileSync(kept(), 'utf8');
+    rmSync(kept());
+    start();
+    expect(readFileSync(kept(), 'utf8')).not.toBe(one);
+  });
+
+  it('does not generate one for a Grafana that already has its admin (an older installation)', () => {
+    writeFileSync(path.join(data, 'grafana.db'), '');
+    const r = start();
+    expect(startedGrafana(r)).toBe(true);
+    expect(r.stderr).toContain('reset-admin-password');
+    expect(() => statSync(kept())).toThrow();
+  });
+
+  const weak = [
+    'admin',
+    'short',
+    'password',
+    '12345678',
+    'elevenchars',
+    'password1234',
+    'Grafana2024!!',
+    'changeme-changeme',
+    'administrator',
+    'passwordpassword',
+    'aaaaaaaaaaaaaaaa',
+    '123456789012',
+    '987654321098',
+  ];
+  it.each(weak)('refuses %s with one line that does not repeat it', (password) => {
+    const r = start({ GF_SECURITY_ADMIN_PASSWORD: password });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('GF_SECURITY_ADMIN_PASSWORD is not set');
+    expect(r.stderr).toContain('too weak');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    // The line is fixed text and a reason: nothing of the password beyond words it shares with them.
+    expect(r.stderr).toMatch(
+      /^grafana: GF_SECURITY_ADMIN_PASSWORD is too weak \((shorter than 12 characters|one repeated character|a run of digits|a common password)\); choose at least 12 characters that are not a common password, or unset it to have a strong one generated\n$/,
+    );
+    expect(() => statSync(kept())).toThrow();
   });
 
-  it('refuses admin/admin and short passwords', () => {
-    for (const password of ['admin', 'short']) {
-      const r = start({ GF_SECURITY_ADMIN_PASSWORD: password });
-      expect(r.status).toBe(1);
-      expect(r.stderr).toContain('too weak');
-    }
+  it('refuses a weak password given in a file', () => {
+    const file = path.join(data, 'given');
+    writeFileSync(file, 'password');
+    const r = start({ GF_SECURITY_ADMIN_PASSWORD__FILE: file });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('too weak');
   });
 
-  it('hands over to the image entrypoint once a password is set', () => {
-    // Outside the Grafana image /run.sh does not exist: reaching it is what this checks.
-    const r = start({ GF_SECURITY_ADMIN_PASSWORD: 'a long enough secret' });
-    expect(r.stderr).toMatch(/\/run\.sh/);
-    expect(r.status).toBe(127);
+  it('hands over to the image entrypoint with a strong password, generating nothing', () => {
+    const r = start({ GF_SECURITY_ADMIN_PASSWORD: 'correct horse battery staple' });
+    expect(startedGrafana(r)).toBe(true);
+    expect(r.stderr).not.toContain('correct horse');
+    expect(() => statSync(kept())).toThrow();
   });
 });
 
