@@ -210,8 +210,9 @@ describe('docker-compose.yml', () => {
       'io.balena.features.sysfs': '1',
     });
     expect(labels('exporter')).toMatchObject({ 'io.balena.features.supervisor-api': '1' });
+    // The kernel NFS server needs it; inference does not on x86-64 (CPU only), see below for Jetson.
     const privileged = services.filter(([, s]) => s.privileged === true).map(([n]) => n);
-    expect(privileged.sort()).toEqual(['inference', 'nfs']);
+    expect(privileged).toEqual(['nfs']);
     for (const [name] of services) {
       expect(labels(name)['io.balena.features.balena-socket'], name).toBeUndefined();
     }
@@ -234,6 +235,15 @@ describe('docker-compose.yml', () => {
     const grafana = env(compose.services.grafana);
     expect(Object.keys(grafana).filter((k) => k.includes('PASSWORD'))).toEqual([]);
     expect(grafana.GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
+  });
+});
+
+describe('docker-compose.jetson.yml', () => {
+  it('is docker-compose.yml with only the inference container privileged (Jetson GPU devices)', () => {
+    const jetson = readYaml<Compose>('docker-compose.jetson.yml');
+    const expected = structuredClone(compose);
+    expected.services.inference.privileged = true;
+    expect(jetson).toEqual(expected);
   });
 });
 
