@@ -88,13 +88,16 @@ export function parseJob(text: string): Job {
   return job;
 }
 
-/** Turns an inbox-relative path into a safe, portable job path or throws (no `..`, no absolute paths). */
+/**
+ * Checks an inbox-relative path with `/` separators: no `..`, no empty or `.` part, not absolute.
+ * A backslash is an ordinary character of a Linux file name (a Windows PC saving `a\b.tif` onto the
+ * share makes exactly that name), so it is kept, not read as a separator.
+ */
 export function toInboxRelative(rel: string): string {
-  const posix = rel.split('\\').join('/');
-  if (posix.startsWith('/') || posix.split('/').some((p) => p === '..' || p === '' || p === '.')) {
+  if (rel.startsWith('/') || rel.split('/').some((p) => p === '..' || p === '' || p === '.')) {
     throw new Error(`not a path inside the inbox: ${JSON.stringify(rel)}`);
   }
-  return posix;
+  return rel;
 }
 
 function hash(text: string): string {

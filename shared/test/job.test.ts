@@ -70,7 +70,14 @@ describe('parseJob', () => {
 });
 
 describe('toInboxRelative', () => {
-  it('turns Windows separators into slashes', () => {
-    expect(toInboxRelative('day1\\a.tif')).toBe('day1/a.tif');
+  it('keeps a backslash as part of a file name: it is one on the share', () => {
+    expect(toInboxRelative('day1\\a.tif')).toBe('day1\\a.tif');
+    expect(toInboxRelative('day1/a\\b.tif')).toBe('day1/a\\b.tif');
+  });
+
+  it('refuses paths that are not inside the inbox', () => {
+    for (const bad of ['/etc/passwd', '../x', 'a/../../x', 'a//b', './a']) {
+      expect(() => toInboxRelative(bad)).toThrow(/not a path inside the inbox/);
+    }
   });
 });
