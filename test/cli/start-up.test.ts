@@ -1,5 +1,5 @@
 /** What a new user sees when a setting is wrong or the port is taken: one line per problem, exit code 1. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -56,6 +56,45 @@ describe('start-up errors a user can fix', () => {
       );
     } finally {
       busy.close();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('`npm start` warns about a misspelled setting, naming the closest known one, and keeps running', async () => {
+    const dataDir = path.join(os.tmpdir(), `scopehive-typo-${process.pid}`);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      cwd: repo,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: os.tmpdir(),
+        SCOPEHIVE_DATA_DIR: dataDir,
+        SCOPEHIVE_PORT: '0',
+        SCOPEHIVE_CONFIDANCE: '0.5',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const warning = await new Promise<{ msg: string; level: number }>((resolve, reject) => {
+        let buffered = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString();
+          for (const line of buffered.split('\n').slice(0, -1)) {
+            const entry = JSON.parse(line) as { msg: string; level: number };
+            if (entry.msg.startsWith('unknown setting')) resolve(entry);
+          }
+          buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+        });
+        child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before warning`)));
+      });
+      expect(warning.msg).toBe('unknown setting SCOPEHIVE_CONFIDANCE (did you mean SCOPEHIVE_CONFIDENCE?)');
+      expect(warning.level).toBe(40);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
       await fs.rm(dataDir, { recursive: true, force: true });
     }
   });
