@@ -1,36 +1,100 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { csvRow, parseCsvLine } from './csv.ts';
-
-interface TableState {
-  /** Bytes of the file already scanned for keys. */
-  scanned: number;
-  keys: Set<string>;
-}
+import { csvRow, parseCsvLine, splitCsvRecords } from './csv.ts';
+import { withFileLock } from './table-lock.ts';
 
 /**
- * Per-folder CSV tables that grow by whole rows and never repeat a result: each row carries its
- * result id (image content, model version), and rows whose id is already in the file are not
- * appended again, so a redelivered job or a restart adds nothing. Keys are read back from the file
- * itself (only the part added since the last look), so several processes sharing one results folder
- * still agree. Appends to one file are serialised within the process.
+ * Per-folder CSV tables holding exactly one current set of rows per (image, model): each row ends
+ * with its result id (image content, model version), and a new result for the same image and model
+ * supersedes the rows of the old one.
+ *
+ * - Index: per table, in memory, loaded once (lazily, at its first write) from the file itself:
+ *   (Image, Model) → the result id of its current rows, plus the file's identity (inode) and the
+ *   bytes indexed. Each write looks at the file once (stat) and reads only what another process
+ *   added since, so its cost never grows with the table or the folder.
+ * - New image or model: its rows are appended (O_APPEND), O(rows appended).
+ * - Same result again (a redelivered job, a restart): nothing is written.
+ * - New result for a pair already in the table: the table is rewritten without the superseded rows
+ *   (temporary file in the same folder, flushed, renamed over: readers see the old or the new table,
+ *   never half of one). A rewrite costs the whole table, so during a burst (a replaced model sends
+ *   every image again) rewrites are spaced out to take at most a tenth of the time: the new rows are
+ *   appended at once, and the old ones stay beside them for a moment until the next rewrite.
+ *   `settled()` does the rewrites still owed at once.
+ * - Several processes (the device runs two inference processes on one results folder) write one
+ *   table under a lock file beside it (table-lock.ts), and each notices the others' appends (size)
+ *   and rewrites (inode) before writing, so no row is lost or repeated.
+ * - A crash between writes leaves rows that are whole, or a last one cut short, and possibly two
+ *   results of one pair (rows appended, rewrite not done yet): the next write to the table closes the
+ *   cut row and rewrites the table keeping, for each pair, the rows written last.
+ * - A table with other columns (an older version wrote it) is renamed aside and a new one started.
  */
+export interface TableSubject {
+  image: string;
+  model: string;
+}
+
+interface Layout {
+  headerLine: string;
+  columns: number;
+  image: number;
+  /** -1: a table without a Model column is keyed by image alone. */
+  model: number;
+}
+
+interface TableState {
+  ino: number;
+  /** Bytes of the file indexed. */
+  size: number;
+  /** Subject key → result id of its current rows. */
+  current: Map<string, string>;
+  /** The file still holds rows of superseded results. */
+  stale: boolean;
+  /** Rewrites wait until then (ms since the epoch), to take at most REWRITE_SHARE of the time. */
+  rewriteAfter: number;
+}
+
+const REWRITE_SHARE = 0.1;
+/** A rewrite that failed (disk full) is tried again this much later. */
+const RETRY_MS = 1000;
+
 export class CsvTables {
   readonly #state = new Map<string, TableState>();
   readonly #queue = new Map<string, Promise<unknown>>();
+  readonly #rewrites = new Map<string, { timer: NodeJS.Timeout; layout: Layout }>();
 
-  /** Appends `rows` (cells, without the key) under `key` unless the table has that key already. */
+  /**
+   * Writes `rows` (cells, without the id) as the current rows of their image and model under result
+   * id `key`, replacing older rows of that pair. The pair is `subject`, or else the rows' Image and
+   * Model cells: give `subject` when there may be no rows (an image with nothing detected). False
+   * when the table already holds this result.
+   */
   append(
     file: string,
-    header: readonly string[],
+    columns: readonly string[],
     key: string,
     rows: ReadonlyArray<ReadonlyArray<string | number>>,
-  ) {
+    subject?: TableSubject,
+  ): Promise<boolean> {
+    return this.#serialise(file, () => this.#append(file, layoutOf(columns), key, rows, subject));
+  }
+
+  /** Resolves once every write asked for so far, and every rewrite they owe, is done. */
+  async settled(): Promise<void> {
+    for (const [file, { timer, layout }] of this.#rewrites) {
+      clearTimeout(timer);
+      this.#rewrites.delete(file);
+      this.#serialise(file, () => this.#rewriteNow(file, layout)).catch(() => undefined);
+    }
+    await Promise.allSettled([...this.#queue.values()]);
+  }
+
+  /** Runs `work` after the writes to `file` already asked for, failed or not. */
+  #serialise<T>(file: string, work: () => Promise<T>): Promise<T> {
     const previous = this.#queue.get(file) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.#append(file, header, key, rows));
+    const next = previous.catch(() => undefined).then(work);
     this.#queue.set(file, next);
-    // Both branches handled: a `finally` here would re-raise a failed append as an unhandled
+    // Both branches handled: a `finally` here would re-raise a failed write as an unhandled
     // rejection and end the process, although the caller handles the error.
     const forget = () => {
       if (this.#queue.get(file) === next) this.#queue.delete(file);
@@ -39,83 +103,200 @@ export class CsvTables {
     return next;
   }
 
-  async #append(
-    file: string,
-    header: readonly string[],
-    key: string,
-    rows: ReadonlyArray<ReadonlyArray<string | number>>,
-  ): Promise<boolean> {
-    const headerLine = csvRow([...header, 'ResultId']);
-    const state = await this.#scan(file, headerLine);
-    if (state.keys.has(key)) return false;
-    if (state.scanned === 0) await createTable(file, headerLine);
-    // O_APPEND: rows another process appends meanwhile are never overwritten. `scanned` stays
-    // where it was, so the next look reads them along with these.
-    await fs.appendFile(file, rows.map((r) => csvRow([...r, key])).join(''));
-    state.keys.add(key);
-    return true;
+  /** `work` on the table's up-to-date index, under its lock; any failure makes the next write reload it. */
+  async #locked<T>(file: string, work: () => Promise<T>): Promise<T> {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    return withFileLock(path.join(path.dirname(file), `.${path.basename(file)}.lock`), async () => {
+      try {
+        return await work();
+      } catch (err) {
+        this.#state.delete(file);
+        throw err;
+      }
+    });
   }
 
-  async #scan(file: string, headerLine: string): Promise<TableState> {
-    let state = this.#state.get(file);
-    let size: number;
+  #append(
+    file: string,
+    layout: Layout,
+    key: string,
+    rows: ReadonlyArray<ReadonlyArray<string | number>>,
+    subject: TableSubject | undefined,
+  ): Promise<boolean> {
+    const text = rows.map((r) => csvRow([...r, key])).join('');
+    const pair = subject ? subjectKey(subject.image, subject.model) : rows[0] && rowKey(rows[0], layout);
+    return this.#locked(file, async () => {
+      const state = await this.#sync(file, layout);
+      if (pair === undefined || state.current.get(pair) === key) return false;
+      if (state.current.has(pair)) state.stale = true;
+      state.current.set(pair, key);
+      if (state.stale && Date.now() >= state.rewriteAfter) {
+        await this.#rewrite(file, layout, state, text);
+        return true;
+      }
+      if (text !== '') {
+        await fs.appendFile(file, text);
+        state.size += Buffer.byteLength(text);
+      }
+      if (state.stale) this.#rewriteLater(file, layout, state.rewriteAfter);
+      return true;
+    });
+  }
+
+  #rewriteLater(file: string, layout: Layout, at: number): void {
+    if (this.#rewrites.has(file)) return;
+    const timer = setTimeout(
+      () => {
+        this.#rewrites.delete(file);
+        this.#serialise(file, () => this.#rewriteNow(file, layout)).catch(() =>
+          this.#rewriteLater(file, layout, Date.now() + RETRY_MS),
+        );
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.#rewrites.set(file, { timer, layout });
+  }
+
+  async #rewriteNow(file: string, layout: Layout): Promise<void> {
+    await this.#locked(file, async () => {
+      const state = await this.#sync(file, layout, { create: false });
+      if (state.stale) await this.#rewrite(file, layout, state, '');
+    });
+  }
+
+  /** Brings the index up to date with the file: what other processes appended or rewrote. */
+  async #sync(file: string, layout: Layout, options = { create: true }): Promise<TableState> {
+    let stat: { ino: number; size: number };
     try {
-      size = (await fs.stat(file)).size;
-    } catch {
-      state = { scanned: 0, keys: new Set() };
-      this.#state.set(file, state);
-      return state;
+      stat = await fs.stat(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return this.#create(file, layout, options.create);
     }
-    if (!state || size < state.scanned) {
-      state = { scanned: 0, keys: new Set() };
-      this.#state.set(file, state);
+    const known = this.#state.get(file);
+    if (!known || known.ino !== stat.ino || stat.size < known.size) return this.#load(file, layout);
+    if (stat.size > known.size) {
+      const handle = await fs.open(file, 'r');
+      try {
+        const added = Buffer.alloc(stat.size - known.size);
+        await handle.read(added, 0, added.length, known.size);
+        known.size = stat.size + (await this.#index(file, known, layout, added.toString('utf8')));
+      } finally {
+        await handle.close();
+      }
     }
-    if (size === state.scanned) return state;
-    const handle = await fs.open(file, 'r');
-    let text: string;
-    try {
-      const buf = Buffer.alloc(size - state.scanned);
-      await handle.read(buf, 0, buf.length, state.scanned);
-      text = buf.toString('utf8');
-    } finally {
-      await handle.close();
-    }
-    if (state.scanned === 0 && !text.startsWith(headerLine)) {
+    return known;
+  }
+
+  async #load(file: string, layout: Layout): Promise<TableState> {
+    const [text, { ino }] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+    if (!text.startsWith(layout.headerLine)) {
       // Columns changed (an older version wrote this table): keep the old file beside the new one.
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       await fs.rename(file, file.replace(/\.csv$/, `.${stamp}.csv`));
-      return state;
+      return this.#create(file, layout, true);
     }
-    if (!text.endsWith('\n')) {
-      // A writer stopped mid-row; close the line so the next row starts cleanly.
-      await fs.appendFile(file, '\n');
-      text += '\n';
-    }
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const cells = parseCsvLine(line);
-      state.keys.add(cells[cells.length - 1]);
-    }
-    state.scanned += Buffer.byteLength(text);
+    const state: TableState = { ino, size: 0, current: new Map(), stale: false, rewriteAfter: 0 };
+    state.size =
+      Buffer.byteLength(text) +
+      (await this.#index(file, state, layout, text.slice(layout.headerLine.length)));
+    this.#state.set(file, state);
     return state;
+  }
+
+  /** Indexes rows read from the file; returns the bytes it added to close a row cut short. */
+  async #index(file: string, state: TableState, layout: Layout, text: string): Promise<number> {
+    const { records, rest } = splitCsvRecords(text);
+    for (const record of records) {
+      const cells = parseCsvLine(record);
+      if (cells.length !== layout.columns) continue; // cut short by a crash: no one's current row
+      const pair = cellsKey(cells, layout);
+      const id = cells[layout.columns - 1];
+      const previous = state.current.get(pair);
+      if (previous !== undefined && previous !== id) state.stale = true;
+      state.current.set(pair, id);
+    }
+    if (rest === '') return 0;
+    // A writer stopped mid-row; close the line so the next row starts cleanly.
+    await fs.appendFile(file, '\n');
+    return 1;
+  }
+
+  async #create(file: string, layout: Layout, create: boolean): Promise<TableState> {
+    if (create) await replaceFile(file, layout.headerLine);
+    const ino = create ? (await fs.stat(file)).ino : -1;
+    const state: TableState = {
+      ino,
+      size: create ? Buffer.byteLength(layout.headerLine) : 0,
+      current: new Map(),
+      stale: false,
+      rewriteAfter: 0,
+    };
+    if (create) this.#state.set(file, state);
+    return state;
+  }
+
+  /** Rewrites the table with only the current rows, then `extra` (already in the index). */
+  async #rewrite(file: string, layout: Layout, state: TableState, extra: string): Promise<void> {
+    const started = Date.now();
+    const { records } = splitCsvRecords(await fs.readFile(file, 'utf8'));
+    const kept = [layout.headerLine];
+    for (const record of records.slice(1)) {
+      const cells = parseCsvLine(record);
+      if (cells.length === layout.columns && state.current.get(cellsKey(cells, layout)) === cells.at(-1))
+        kept.push(`${record}\n`);
+    }
+    kept.push(extra);
+    const text = kept.join('');
+    await replaceFile(file, text);
+    state.ino = (await fs.stat(file)).ino;
+    state.size = Buffer.byteLength(text);
+    state.stale = false;
+    const took = Date.now() - started;
+    state.rewriteAfter = Date.now() + took * (1 / REWRITE_SHARE - 1);
   }
 }
 
-/**
- * Creates the table holding only its header, unless it exists: another process sharing the results
- * folder may be creating it at this moment. The header goes into a temporary file that is then
- * linked into place, which either succeeds whole or finds the table there; neither writer truncates
- * rows the other has appended.
- */
-async function createTable(file: string, headerLine: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
+function layoutOf(columns: readonly string[]): Layout {
+  const image = columns.indexOf('Image');
+  if (image < 0) throw new Error('a results table needs an Image column');
+  return {
+    headerLine: csvRow([...columns, 'ResultId']),
+    columns: columns.length + 1,
+    image,
+    model: columns.indexOf('Model'),
+  };
+}
+
+/** A cell as the table holds it once written (a formula defused, a number as text). */
+const asWritten = (value: string | number) => parseCsvLine(csvRow([value]).slice(0, -1))[0];
+
+const subjectKey = (image: string | number, model: string | number) =>
+  `${asWritten(image)}\n${asWritten(model)}`;
+
+/** The pair a row to be written belongs to. */
+const rowKey = (row: ReadonlyArray<string | number>, layout: Layout) =>
+  subjectKey(row[layout.image], layout.model < 0 ? '' : row[layout.model]);
+
+/** The pair a row read back from the file belongs to (its cells are as written already). */
+const cellsKey = (cells: readonly string[], layout: Layout) =>
+  `${cells[layout.image]}\n${layout.model < 0 ? '' : cells[layout.model]}`;
+
+/** Replaces `file` whole: a temporary file in the same folder, flushed, renamed over it. */
+async function replaceFile(file: string, text: string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  await fs.writeFile(tmp, headerLine);
   try {
-    await fs.link(tmp, file);
+    const handle = await fs.open(tmp, 'wx');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
     await fs.rm(tmp, { force: true });
+    throw err;
   }
 }

@@ -36,3 +36,23 @@ export function parseCsvLine(line: string): string[] {
   cells.push(cell);
   return cells;
 }
+
+/**
+ * Splits CSV text into records, honouring quotes: a quoted cell may hold a line break (a file name
+ * can), so a record is not always one line. `rest` is what follows the last complete record: a
+ * record cut short by a writer that stopped mid-row, or ''.
+ */
+export function splitCsvRecords(text: string): { records: string[]; rest: string } {
+  const records: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) quoted = !quoted;
+    else if (c === 10 /* \n */ && !quoted) {
+      records.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  return { records, rest: text.slice(start) };
+}
