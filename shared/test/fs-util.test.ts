@@ -2,15 +2,28 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { exists, sha256, sha256File, writeFileAtomic } from '../src/fs/files.ts';
 
+// Lets a test know the temporary name writeFileAtomic will pick, to plant a link there first.
+const temporaryName = vi.hoisted(() => ({ hex: undefined as string | undefined }));
+vi.mock('node:crypto', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:crypto')>();
+  const randomBytes = (size: number) =>
+    temporaryName.hex === undefined ? real.randomBytes(size) : Buffer.from(temporaryName.hex, 'hex');
+  return { ...real, default: { ...real, randomBytes }, randomBytes };
+});
+
 let dir: string;
+let elsewhere: string;
 beforeEach(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-fs-'));
+  elsewhere = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-elsewhere-'));
 });
 afterEach(async () => {
+  temporaryName.hex = undefined;
   await fs.rm(dir, { recursive: true, force: true });
+  await fs.rm(elsewhere, { recursive: true, force: true });
 });
 
 describe('writeFileAtomic', () => {
@@ -57,6 +70,54 @@ describe('writeFileAtomic', () => {
     await fs.writeFile(path.join(target, 'inside'), '');
     await expect(writeFileAtomic(target, 'data')).rejects.toMatchObject({ code: expect.any(String) });
     expect(await fs.readdir(dir)).toEqual(['taken']);
+  });
+});
+
+describe('writeFileAtomic on a share where anyone can plant links', () => {
+  it('never writes through a link planted at its temporary name', async () => {
+    const outside = path.join(elsewhere, 'environ');
+    await fs.writeFile(outside, 'SECRET=1\n');
+    temporaryName.hex = 'a1b2c3d4e5f6';
+    await fs.symlink(outside, path.join(dir, '.img1.json.a1b2c3d4e5f6.tmp'));
+    await expect(writeFileAtomic(path.join(dir, 'img1.json'), '{}')).rejects.toMatchObject({
+      code: 'EEXIST',
+    });
+    expect(await fs.readFile(outside, 'utf8')).toBe('SECRET=1\n');
+    expect(await exists(path.join(dir, 'img1.json'))).toBe(false);
+  });
+
+  it('refuses, with `root`, a path through a folder link and creates nothing outside', async () => {
+    await fs.symlink(elsewhere, path.join(dir, 'day1'));
+    const file = path.join(dir, 'day1', 'run', 'img1.json');
+    await expect(writeFileAtomic(file, '{}', { root: dir })).rejects.toMatchObject({
+      code: 'EOUTSIDE',
+      message: expect.stringContaining('day1'),
+    });
+    expect(await fs.readdir(elsewhere)).toEqual([]);
+  });
+
+  it('refuses, with `root`, a target that is itself a link, leaving the link and its file alone', async () => {
+    const outside = path.join(elsewhere, 'passwd');
+    await fs.writeFile(outside, 'root:x:0:0\n');
+    await fs.symlink(outside, path.join(dir, 'img1.jpg'));
+    await expect(writeFileAtomic(path.join(dir, 'img1.jpg'), 'jpeg', { root: dir })).rejects.toMatchObject({
+      code: 'EOUTSIDE',
+    });
+    expect(await fs.readFile(outside, 'utf8')).toBe('root:x:0:0\n');
+    expect((await fs.lstat(path.join(dir, 'img1.jpg'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses, with `root`, a path that climbs out of it', async () => {
+    const file = path.join(dir, '..', path.basename(elsewhere), 'img1.json');
+    await expect(writeFileAtomic(file, '{}', { root: dir })).rejects.toMatchObject({ code: 'EOUTSIDE' });
+    expect(await fs.readdir(elsewhere)).toEqual([]);
+  });
+
+  it('removes its temporary file when writing fails', async () => {
+    const file = path.join(dir, 'img1.json');
+    // Not bytes: the write itself fails after the temporary file was created.
+    await expect(writeFileAtomic(file, 42 as unknown as string)).rejects.toThrow();
+    expect(await fs.readdir(dir)).toEqual([]);
   });
 });
 

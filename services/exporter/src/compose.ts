@@ -1,8 +1,8 @@
-import { type ServiceContext, shouldPoll } from '@scopehive/shared';
+import type { ServiceContext } from '@scopehive/shared';
 import { startDeviceMetrics } from './device-metrics.ts';
 import { LatestImage } from './latest-image.ts';
 
-export type ExporterSections = 'paths' | 'watch' | 'device';
+export type ExporterSections = 'paths' | 'device';
 
 /** Device health as metrics, and the latest annotated image for the Microscope dashboard. */
 export async function composeExporter(ctx: ServiceContext<ExporterSections>): Promise<void> {
@@ -15,11 +15,7 @@ export async function composeExporter(ctx: ServiceContext<ExporterSections>): Pr
     logger,
   });
   ctx.onClose(() => device.close());
-  const latest = new LatestImage(config.paths.results);
-  await latest.start({
-    usePolling: shouldPoll(config.watch.polling, config.paths.results),
-    pollIntervalMs: config.watch.pollIntervalMs,
-  });
-  ctx.onClose(() => latest.close());
+  // Read on request from the pointer the inference sink writes: no watcher over the results folder.
+  const latest = new LatestImage(config.paths.results, logger);
   ctx.routes((app) => latest.routes(app));
 }

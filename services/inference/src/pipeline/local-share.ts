@@ -1,8 +1,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { exists, type Job, type Logger, ResultLedger, rejectedPaths, resultPaths } from '@scopehive/shared';
+import {
+  exists,
+  insideFolder,
+  isOutsideFolder,
+  type Job,
+  type Logger,
+  ResultLedger,
+  rejectedPaths,
+  resultPaths,
+} from '@scopehive/shared';
 import { ImageRejection } from '../image/rejection.ts';
 import { CsvTables } from '../results/csv-table.ts';
+import { recordLatestImage } from '../results/latest-image.ts';
 import { rejectFile } from '../results/reject-file.ts';
 import { writeResult } from '../results/write-result.ts';
 import { FolderOverrides } from './folder-settings.ts';
@@ -13,15 +23,20 @@ const REMEMBERED_REJECTIONS = 1000;
 
 /**
  * Results into a results folder: annotated image, CSV rows, then the JSON that says "done". The
- * ledger answers whether a job is done; the CSV tables never hold a job's rows twice.
+ * ledger answers whether a job is done; the CSV tables never hold a job's rows twice. The annotated
+ * image just written is recorded as the latest one, for the exporter to serve.
  */
 export class ResultsFolder implements Pick<ResultSink, 'isDone' | 'write'> {
   readonly #tables = new CsvTables();
+  readonly #logger?: Logger;
 
   constructor(
     readonly resultsDir: string,
     readonly ledger: ResultLedger = new ResultLedger(),
-  ) {}
+    options: { logger?: Logger } = {},
+  ) {
+    this.#logger = options.logger;
+  }
 
   isDone(job: Job, imageSha256: string): Promise<boolean> {
     const { json } = resultPaths(this.resultsDir, job.image.path, job.model.name);
@@ -29,8 +44,27 @@ export class ResultsFolder implements Pick<ResultSink, 'isDone' | 'write'> {
   }
 
   async write({ doc, annotated }: AnalysisResult): Promise<void> {
-    const json = await writeResult({ resultsDir: this.resultsDir, doc, annotated, tables: this.#tables });
+    let json: string;
+    try {
+      json = await writeResult({ resultsDir: this.resultsDir, doc, annotated, tables: this.#tables });
+    } catch (err) {
+      // Thrown on: a planted link is the share's problem, not the image's; the classifier decides.
+      if (isOutsideFolder(err))
+        this.#logger?.warn(
+          { image: doc.image.path },
+          `results of ${doc.image.path} not written: ${err.message}`,
+        );
+      throw err;
+    }
     await this.ledger.record(json, { imageSha256: doc.image.sha256, modelSha256: doc.model.sha256 });
+    if (annotated) {
+      const image = resultPaths(this.resultsDir, doc.image.path, doc.model.name).annotated;
+      // The result is complete without it: a pointer that cannot be written only leaves the
+      // dashboard on the previous image, so it is logged and the job still succeeds.
+      await recordLatestImage(this.resultsDir, image, annotated).catch((err: unknown) => {
+        this.#logger?.warn({ image: doc.image.path }, `latest annotated image not recorded: ${message(err)}`);
+      });
+    }
   }
 }
 
@@ -56,12 +90,21 @@ export class LocalShare implements ImageSource, ResultSink {
 
   constructor(options: LocalShareOptions) {
     this.#opts = options;
-    this.#results = new ResultsFolder(options.resultsDir, options.ledger);
+    this.#results = new ResultsFolder(options.resultsDir, options.ledger, { logger: options.logger });
     this.#folders = new FolderOverrides(options.inboxDir);
   }
 
-  read(job: Job): Promise<Buffer> {
-    return readImageFile(path.join(this.#opts.inboxDir, ...job.image.path.split('/')));
+  async read(job: Job): Promise<Buffer> {
+    const { inboxDir } = this.#opts;
+    let file: string;
+    try {
+      file = await insideFolder(inboxDir, job.image.path);
+    } catch (err) {
+      // The image's own path: reached through a link it may be any file of the device.
+      if (isOutsideFolder(err)) throw new ImageRejection('unreadable', `not read: ${err.message}`);
+      throw err;
+    }
+    return readImageFile(file);
   }
 
   folderSettings(job: Job): Promise<FolderSettings> {
@@ -100,7 +143,14 @@ export class LocalShare implements ImageSource, ResultSink {
     const { inboxDir, rejectedDir, logger } = this.#opts;
     // A job from before a restart: the first rejection moved the file, this one finds it gone.
     if (rejection.reason === 'vanished' && (await exists(rejectedPaths(rejectedDir, image).reason))) return;
-    const { movedTo } = await rejectFile({ inboxDir, rejectedDir, image, rejection });
+    let movedTo: string | undefined;
+    try {
+      ({ movedTo } = await rejectFile({ inboxDir, rejectedDir, image, rejection }));
+    } catch (err) {
+      if (isOutsideFolder(err))
+        logger.warn({ image }, `${image} left in the inbox, not set aside: ${err.message}`);
+      throw err;
+    }
     this.#opts.onRejected?.(rejection.reason);
     logger.warn(
       {
@@ -112,6 +162,8 @@ export class LocalShare implements ImageSource, ResultSink {
     );
   }
 }
+
+const message = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0];
 
 /** Reads an image file; a failure that is the file's own fault becomes an ImageRejection. */
 export async function readImageFile(file: string): Promise<Buffer> {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type ResultDocument, resultPaths, writeFileAtomic } from '@scopehive/shared';
+import { insideFolder, type ResultDocument, resultPaths, writeFileAtomic } from '@scopehive/shared';
 import { displayUnit } from '../core/quantify.ts';
 import type { CsvTables } from './csv-table.ts';
 
@@ -152,7 +152,12 @@ export function summaryRow(doc: ResultDocument): Array<string | number> {
 /**
  * Writes one image's results for one model: the annotated image, the CSV rows, then the JSON.
  * The JSON goes last, flushed to disk, because its presence means "done": a crash before it leaves
- * the job to be redone, and the CSV tables skip rows they already hold.
+ * the job to be redone, and the CSV tables skip rows they already hold and replace superseded ones.
+ *
+ * Every file is checked to stay inside the results folder before anything is written, so a symbolic
+ * link planted in results/ refuses the whole result (OutsideFolderError, code EOUTSIDE) rather than
+ * leaving part of it outside the share. The atomic writes check again just before writing, since the
+ * share can change meanwhile.
  */
 export async function writeResult(options: {
   resultsDir: string;
@@ -162,17 +167,17 @@ export async function writeResult(options: {
 }): Promise<string> {
   const { resultsDir, doc, annotated, tables } = options;
   const paths = resultPaths(resultsDir, doc.image.path, doc.model.name);
+  const detections = path.join(paths.folder, 'detections.csv');
+  const summary = path.join(paths.folder, 'summary.csv');
+  for (const file of [paths.annotated, detections, summary, paths.json]) await insideFolder(resultsDir, file);
   if (annotated) {
-    await writeFileAtomic(paths.annotated, annotated);
+    await writeFileAtomic(paths.annotated, annotated, { root: resultsDir });
     doc.annotatedImage = path.basename(paths.annotated);
   }
-  await tables.append(
-    path.join(paths.folder, 'detections.csv'),
-    DETECTION_COLUMNS,
-    doc.jobId,
-    detectionRows(doc),
-  );
-  await tables.append(path.join(paths.folder, 'summary.csv'), SUMMARY_COLUMNS, doc.jobId, [summaryRow(doc)]);
-  await writeFileAtomic(paths.json, `${JSON.stringify(doc, null, 2)}\n`, { durable: true });
+  // The pair named, so an analysis that found nothing still replaces the rows of an earlier one.
+  const subject = { image: doc.image.path, model: doc.model.name };
+  await tables.append(detections, DETECTION_COLUMNS, doc.jobId, detectionRows(doc), subject);
+  await tables.append(summary, SUMMARY_COLUMNS, doc.jobId, [summaryRow(doc)], subject);
+  await writeFileAtomic(paths.json, `${JSON.stringify(doc, null, 2)}\n`, { durable: true, root: resultsDir });
   return paths.json;
 }
