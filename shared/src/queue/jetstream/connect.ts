@@ -1,6 +1,7 @@
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { parseNatsServers, scrubbed } from './credentials.ts';
 import { errorMessage } from './errors.ts';
 import { retry } from './retry.ts';
 
@@ -22,33 +23,38 @@ export async function connectJetStream(
   options: NatsConnectOptions,
 ): Promise<{ nc: NatsConnection; jsm: JetStreamManager }> {
   const { log, signal } = options;
-  const servers = splitServers(options.servers);
-  const nc = await retry(
+  const { servers, user, pass, token, secrets } = parseNatsServers(options.servers);
+  // Whatever the client reports is scrubbed before a log line or a caller sees it.
+  const clean =
+    <T>(fn: () => Promise<T>) =>
     () =>
+      fn().catch((err) => Promise.reject(scrubbed(err, secrets)));
+  const nc = await retry(
+    clean(() =>
       connect({
         servers,
+        user,
+        pass,
+        token,
         name: options.name,
         timeout: 5000,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 1000,
         pingInterval: 20_000,
       }),
+    ),
     { log, what: 'NATS is not reachable', signal },
   );
   try {
-    const jsm = await retry(() => jetstreamManager(nc), { log, what: 'JetStream is not available', signal });
+    const jsm = await retry(
+      clean(() => jetstreamManager(nc)),
+      { log, what: 'JetStream is not available', signal },
+    );
     return { nc, jsm };
   } catch (err) {
     await nc.close();
     throw err;
   }
-}
-
-function splitServers(servers: string): string[] {
-  return servers
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
 }
 
 /**
