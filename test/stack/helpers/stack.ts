@@ -37,7 +37,7 @@ const scrapeIntervalMs = 1000;
  * Settings from the test runner's own environment must not leak into the services: each gets exactly
  * the settings the stack gives it.
  */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) => !k.startsWith('SCOPEHIVE_') && k !== 'NATS_URL' && k !== 'BALENA_DEVICE_UUID',

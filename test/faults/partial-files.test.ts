@@ -1,0 +1,141 @@
+/**
+ * Files that are not what they seem when first seen: a file written in two parts with a pause (a copy
+ * that stalls), and a file replaced after ingest hashed it and before inference read it. Each is
+ * analysed once, as its final content, with one set of table rows.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ResultDocument } from '@scopehive/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addModel, readJson, resultFiles, waitFor } from '../integration/helpers/pipeline.ts';
+import {
+  duplicatedRows,
+  lostImages,
+  outsideSnapshot,
+  waitAllSettled,
+  waitHealthy,
+  writtenOutside,
+} from './helpers/checks.ts';
+import { dropAll, smallPhotos } from './helpers/images.ts';
+import {
+  type FaultFolders,
+  makeFaultFolders,
+  PipelineProcess,
+  type RunningProcess,
+  removeFaultFolders,
+  waitReady,
+} from './helpers/pipeline-process.ts';
+import { NatsProcess, ServiceProcess } from './helpers/services.ts';
+
+const MODEL = 'yolo11n_int8';
+const MODELS = [MODEL];
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+let folders: FaultFolders | undefined;
+let nats: NatsProcess | undefined;
+let processes: RunningProcess[] = [];
+
+afterEach(async (context) => {
+  if (context.task.result?.state === 'fail') {
+    for (const p of [...processes.map((s) => s.process), ...(nats?.processes ?? [])])
+      console.error(p.report());
+  }
+  await Promise.allSettled(processes.map((p) => p.process.stop()));
+  processes = [];
+  await nats?.close();
+  nats = undefined;
+  await removeFaultFolders(folders);
+  folders = undefined;
+});
+
+/** The fault suite's checks for one image whose final content is `bytes`. */
+async function expectOneCurrentResult(
+  f: FaultFolders,
+  outside: Map<string, string>,
+  image: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  const { json } = resultFiles(f.resultsDir, image, MODEL);
+  const doc = await waitFor(
+    async () => {
+      const d = await readJson<ResultDocument>(json).catch(() => undefined);
+      return d?.image.sha256 === sha256(bytes) ? d : undefined;
+    },
+    60_000,
+    `the result of ${image} as its final content`,
+  );
+  expect(doc.image.bytes).toBe(bytes.length);
+  expect(await lostImages(f, [image], MODELS)).toEqual([]);
+  expect(await duplicatedRows(f, [image], MODELS)).toEqual([]);
+  expect(await fs.readdir(f.rejectedDir)).toEqual([]);
+  expect(await writtenOutside(f, outside)).toEqual([]);
+  for (const p of processes) await waitHealthy(p.url);
+}
+
+describe('half-written and replaced files', () => {
+  it('analyses a file written in two parts with a pause once, complete', async () => {
+    folders = await makeFaultFolders();
+    await addModel(folders.modelsDir, MODEL);
+    const outside = await outsideSnapshot(folders);
+    // A file is complete once unchanged for the stable time: the writer's pause below is a tenth of it.
+    const stableMs = 5000;
+    const pipeline = await PipelineProcess.start(folders.dataDir, {
+      env: { SCOPEHIVE_STABLE_MS: String(stableMs) },
+    });
+    processes.push(pipeline);
+    const [[image, bytes]] = await smallPhotos('copies', 1, 'stalled');
+    const file = path.join(folders.inboxDir, ...image.split('/'));
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const half = Math.floor(bytes.length / 2);
+    const handle = await fs.open(file, 'w');
+    try {
+      await handle.write(bytes, 0, half);
+      await handle.sync();
+      // The fault itself: a copy that stalls half-way (not a wait for an outcome).
+      await new Promise((resolve) => setTimeout(resolve, stableMs / 10));
+      await handle.write(bytes, half, bytes.length - half);
+    } finally {
+      await handle.close();
+    }
+    await waitAllSettled(folders, [image], MODELS);
+    // Taken for complete half-way, it would have been set aside as truncated.
+    expect(await fs.readdir(folders.rejectedDir)).toEqual([]);
+    await expectOneCurrentResult(folders, outside, image, bytes);
+  }, 60_000);
+
+  it('analyses a file replaced after ingest hashed it and before inference read it as its final content', async () => {
+    const f = await makeFaultFolders();
+    folders = f;
+    await addModel(f.modelsDir, MODEL);
+    const outside = await outsideSnapshot(f);
+    nats = await NatsProcess.create();
+    await nats.start();
+    // Inference starts only after the replacement: ingest hashes and queues the first content, the
+    // file is replaced, and only then is there anyone to read it.
+    const ingest = await ServiceProcess.start('ingest', {
+      dataDir: f.dataDir,
+      natsUrl: nats.url,
+      node: 'fault-ingest',
+    });
+    processes.push(ingest);
+    await waitReady(ingest);
+    const photos = [...(await smallPhotos('replaced', 2, 'scan')).values()];
+    const image = 'replaced/scan.jpg';
+    const [first, final] = photos;
+    await dropAll(f.inboxDir, new Map([[image, first]]));
+    await waitFor(async () => (await nats!.lastJobSeq()) >= 1, 60_000, 'the job of the first content');
+    await dropAll(f.inboxDir, new Map([[image, final]]));
+
+    const inference = await ServiceProcess.start('inference', {
+      dataDir: f.dataDir,
+      natsUrl: nats.url,
+      node: 'fault-inference',
+    });
+    processes.push(inference);
+    await waitReady(inference);
+    await expectOneCurrentResult(f, outside, image, final);
+    await waitFor(async () => (await nats!.jobsOutstanding()) === 0, 60_000, 'every job to be settled');
+    expect(await duplicatedRows(f, [image], MODELS)).toEqual([]);
+  }, 60_000);
+});
