@@ -106,7 +106,7 @@ afterEach(async (context) => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled(everyProcess.map((p) => p.process.stop()));
+  await Promise.allSettled(everyProcess.map((p) => p.stop()));
   await removeFaultFolders(folders);
 });
 

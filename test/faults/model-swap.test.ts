@@ -47,7 +47,7 @@ afterEach(async (context) => {
 });
 
 afterAll(async () => {
-  await pipeline?.process.stop();
+  await pipeline?.stop();
   await removeFaultFolders(folders);
 });
 

@@ -113,7 +113,8 @@ async function killWhileHoldingJobs(victim: Service): Promise<void> {
   await waitUntil(
     async (note) => {
       stack.freeze(victim);
-      // Read twice: an acknowledgement sent just before the freeze has landed by the second read.
+      // Read twice, the second after the first answered: an acknowledgement the process wrote just
+      // before it stopped has been taken in by the server by then.
       const held = Math.min(await stack.jobsInHand(), await stack.jobsInHand());
       note(`${held} jobs in hand`);
       if (held > 0) return true;
