@@ -12,6 +12,8 @@
  * the pipeline's time (stages overlap, so shares are of the summed stage time). `--json` for JSON.
  * Options: --model <file.onnx> (default ../shared/models/yolov8n-fp32.onnx), --images <n> (photos,
  * default 40), --tiled-images <n> (default 2), --rounds <n> (default 2), --case photos|tiled|all.
+ * `--case burst` (not in `all`: it takes minutes) runs bench/burst.ts alone: --images (default 10000)
+ * small images dropped at once into the running pipeline; --model defaults to yolo11n_int8 (320).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -40,24 +42,37 @@ import {
   startService,
 } from '@scopehive/shared';
 import { Registry } from 'prom-client';
+import { runBurst } from './bench/burst.ts';
 import { makeMicrographs, makePhotos } from './bench/inputs.ts';
 import { printReport } from './bench/report.ts';
 
 const shared = process.env.SCOPEHIVE_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../shared');
 const { values: args } = parseArgs({
   options: {
-    model: { type: 'string', default: path.join(shared, 'models/yolov8n-fp32.onnx') },
-    images: { type: 'string', default: '40' },
+    model: { type: 'string' },
+    images: { type: 'string' },
     'tiled-images': { type: 'string', default: '2' },
     rounds: { type: 'string', default: '2' },
     case: { type: 'string', default: 'all' },
     json: { type: 'boolean', default: false },
   },
 });
+const samples = ['bus.jpg', 'zidane.jpg'].map((f) => path.join(shared, 'images', f));
+if (args.case === 'burst') {
+  await runBurst({
+    images: Number(args.images ?? 10_000),
+    model: args.model ?? path.join(shared, 'models/yolo11n_int8.onnx'),
+    samples,
+    json: args.json,
+  });
+  // The pipeline's model threads would keep the process alive; exit once the report is out.
+  process.stdout.write('', () => process.exit(0));
+  await new Promise(() => undefined);
+}
+const modelFile = args.model ?? path.join(shared, 'models/yolov8n-fp32.onnx');
 const rounds = Number(args.rounds);
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-bench-'));
 type BenchSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'queue';
-const samples = ['bus.jpg', 'zidane.jpg'].map((f) => path.join(shared, 'images', f));
 
 /**
  * Bare ONNX Runtime: `session.run` one input after another on one session with ONNX Runtime's
@@ -190,7 +205,7 @@ async function runCase(
   const model = models.list()[0];
   const tensors = await prepareTensors(ctx, model, files, name === 'tiled');
   const dims = [1, 3, model.inputHeight, model.inputWidth];
-  const reference = await SessionThread.open(await fs.readFile(args.model), {
+  const reference = await SessionThread.open(await fs.readFile(modelFile), {
     providers: ['cpu'],
     threads: 0,
   });
@@ -233,7 +248,7 @@ async function runCase(
 }
 
 await fs.mkdir(path.join(work, 'models'));
-await fs.copyFile(args.model, path.join(work, 'models', path.basename(args.model)));
+await fs.copyFile(modelFile, path.join(work, 'models', path.basename(modelFile)));
 const reports: Awaited<ReturnType<typeof runCase>>[] = [];
 let model: LoadedModel | undefined;
 // Settings come from the environment like the service's (SCOPEHIVE_ANNOTATE=false, SCOPEHIVE_THREADS=…);
@@ -250,9 +265,9 @@ const bench = startService<BenchSections>(
       ctx.onClose(() => models.close());
       await models.start();
       model = models.list()[0];
-      if (!model) throw new Error(`could not load ${args.model}`);
+      if (!model) throw new Error(`could not load ${modelFile}`);
       if (args.case === 'all' || args.case === 'photos') {
-        const files = await makePhotos(samples, path.join(work, 'photos'), Number(args.images));
+        const files = await makePhotos(samples, path.join(work, 'photos'), Number(args.images ?? 40));
         reports.push(await runCase(ctx, 'photos', models, files));
       }
       if (args.case === 'all' || args.case === 'tiled') {
@@ -284,10 +299,10 @@ try {
 } finally {
   await fs.rm(work, { recursive: true, force: true });
 }
-if (!model) throw new Error(`could not load ${args.model}`);
+if (!model) throw new Error(`could not load ${modelFile}`);
 
 const header = {
-  model: path.basename(args.model),
+  model: path.basename(modelFile),
   input: `${model.inputWidth}x${model.inputHeight}`,
   provider: model.provider,
   cpus: os.cpus().length,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { OutsideFolderError } from '@scopehive/shared';
 import { csvRow, parseCsvLine, splitCsvRecords } from './csv.ts';
 import { withFileLock } from './table-lock.ts';
 
@@ -169,7 +170,10 @@ export class CsvTables {
   async #sync(file: string, layout: Layout, options = { create: true }): Promise<TableState> {
     let stat: { ino: number; size: number };
     try {
-      stat = await fs.stat(file);
+      const found = await fs.lstat(file);
+      // Planted on the share after the writer checked the path: appending would follow it.
+      if (found.isSymbolicLink()) throw new OutsideFolderError(`${file} is a symbolic link`);
+      stat = found;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       return this.#create(file, layout, options.create);

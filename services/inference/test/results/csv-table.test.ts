@@ -141,3 +141,18 @@ async function ownerOfDeadProcess() {
   const { lockOwner } = await import('../../src/results/table-lock.ts');
   return { ...lockOwner(), pid, token: 'dead' };
 }
+
+describe('CsvTables on a hostile share', () => {
+  it('refuses a table that is a symbolic link, and writes nothing through it', async () => {
+    const outside = path.join(dir, 'outside.csv');
+    await fs.writeFile(outside, 'precious\n');
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.symlink(outside, file);
+    await expect(
+      new CsvTables().append(file, COLUMNS, 'a1', rowsOf('a.jpg', 'm', 'pore')),
+    ).rejects.toMatchObject({
+      code: 'EOUTSIDE',
+    });
+    expect(await fs.readFile(outside, 'utf8')).toBe('precious\n');
+  });
+});
