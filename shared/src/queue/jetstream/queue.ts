@@ -8,6 +8,7 @@ import type { OnExhausted } from '../exhausted.ts';
 import type { ConsumeOptions, JobDelivery, JobQueue } from '../types.ts';
 import { connectJetStream, serverAtLeast, watchConnection } from './connect.ts';
 import { type DeliverySettings, toDelivery } from './delivery.ts';
+import { countOutstanding } from './depth.ts';
 import { errorMessage, isPermanent, isStreamMissing } from './errors.ts';
 import {
   type ConsumerCache,
@@ -222,11 +223,17 @@ export class JetStreamQueue implements JobQueue {
     }
   }
 
-  /** Jobs in the stream: waiting plus in flight (a work-queue stream keeps a job until it is acknowledged). */
+  /**
+   * Jobs waiting plus in flight, as the consumers see them: each model's consumer counts what it has
+   * still to deliver and what is delivered but not acknowledged; jobs of a model no consumer serves
+   * yet count as waiting. Not the stream's message count: a NATS killed with SIGKILL can come back
+   * with acknowledged jobs still in the stream (their removal lost, the consumer's ack floor kept),
+   * which no consumer will ever deliver again, and that count would never go down.
+   */
   async depth(): Promise<number> {
-    const info = await this.#jsm.streams.info(this.#settings.stream);
-    this.#count = { value: info.state.messages, at: Date.now() };
-    return info.state.messages;
+    const value = await countOutstanding(this.#jsm, this.#settings.stream, this.#settings.subjectPrefix);
+    this.#count = { value, at: Date.now() };
+    return value;
   }
 
   /** Stops every `consume()` (unsettled buffered jobs are nak'ed) and closes the connection. */
