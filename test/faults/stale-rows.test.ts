@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256 } from '@scopehive/shared';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addModel,
@@ -106,6 +107,18 @@ describe('an image replaced under the same name', () => {
     await expectOnlyRowsOf(folder, a);
     expect(await rowsOf(folder, 'two/b.jpg', MODEL)).toEqual(before);
     await expectOnlyRowsOf(folder, b);
+  });
+
+  it('removes its detection rows when the new picture has nothing in it', async () => {
+    const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toBuffer();
+    await dropImage(run.inboxDir, 'bus.jpg', 'three/scan.jpg');
+    await resultOf(run, 'three/scan.jpg', MODEL, () => true);
+    await fs.writeFile(path.join(run.inboxDir, 'three', 'scan.jpg'), blank);
+    const empty = await resultOf(run, 'three/scan.jpg', MODEL, (d) => d.image.sha256 === sha256(blank));
+    expect(empty.detections).toEqual([]);
+    await expectOnlyRowsOf(path.join(run.resultsDir, 'three'), empty);
   });
 });
 
