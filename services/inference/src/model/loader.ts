@@ -24,6 +24,26 @@ export interface LoadModelOptions {
   logger?: Logger;
 }
 
+/**
+ * The largest model input accepted, in pixels (2048 × 2048, four times a 1024² model): memory at
+ * load and per run grows with it (a 4096² model took 1.5 GB to load), and microscope images larger
+ * than the input are tiled anyway, so a bigger input buys nothing but memory.
+ */
+export const MAX_MODEL_INPUT_PIXELS = 2048 * 2048;
+
+/** A model whose input is above MAX_MODEL_INPUT_PIXELS; its message is the one line to log. */
+export class ModelInputTooLargeError extends Error {
+  override name = 'ModelInputTooLargeError';
+}
+
+/** Refuses an input of more than MAX_MODEL_INPUT_PIXELS, naming the model and the limit. */
+export function checkInputSize(model: string, [width, height]: readonly [number, number]): void {
+  if (width * height <= MAX_MODEL_INPUT_PIXELS) return;
+  throw new ModelInputTooLargeError(
+    `model ${model} takes ${width}×${height} pixels, above the limit of 2048×2048 (${MAX_MODEL_INPUT_PIXELS} pixels); export it with a smaller imgsz (images larger than the input are analysed in tiles)`,
+  );
+}
+
 /** Tiles per run for models whose batch axis is dynamic: enough to amortise a run, small enough for an NX. */
 const DYNAMIC_BATCH = 4;
 
@@ -53,6 +73,8 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
   });
   const sessions = [session];
   try {
+    // Before anything that grows with the input: more sessions, and the first run's buffers.
+    checkInputSize(options.name, inputSize(session.inputShape, metadata));
     const more = provider === 'cpu' || options.sessions > 0 ? wanted - 1 : 0;
     for (let i = 0; i < more; i++) {
       sessions.push(
