@@ -23,6 +23,8 @@ afterEach(async () => {
 interface Seen {
   stable: Array<{ file: string; size: number; at: number }>;
   removed: string[];
+  links: string[];
+  folder: string[];
 }
 
 /** A started watcher on `root` and the events it reported so far. */
@@ -36,9 +38,11 @@ async function watch(options: Partial<StableFilesOptions> = {}) {
     ...options,
   });
   watchers.push(watcher);
-  const seen: Seen = { stable: [], removed: [] };
+  const seen: Seen = { stable: [], removed: [], links: [], folder: [] };
   watcher.on('stable', (file, stats) => seen.stable.push({ file, size: stats.size, at: Date.now() }));
   watcher.on('removed', (file) => seen.removed.push(file));
+  watcher.on('link', (file) => seen.links.push(file));
+  watcher.on('folder', (state) => seen.folder.push(state.state === 'ready' ? 'ready' : state.reason));
   watcher.on('error', (err) => {
     throw err;
   });
@@ -209,6 +213,148 @@ describe('StableFiles', () => {
     await watcher.close();
     await sleep(STABLE_MS * 2);
     expect(seen.stable).toEqual([]);
+  });
+});
+
+describe('StableFiles and symbolic links', () => {
+  let outside: string;
+
+  beforeEach(async () => {
+    outside = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-outside-')));
+    await fs.writeFile(path.join(outside, 'secret.jpg'), 'not yours');
+    await fs.mkdir(path.join(outside, 'deep'));
+    await fs.writeFile(path.join(outside, 'deep', 'other.jpg'), 'not yours either');
+  });
+  afterEach(() => fs.rm(outside, { recursive: true, force: true }));
+
+  it.each([false, true])(
+    'takes no link, to a folder or to a file, and reports each link once (polling: %s)',
+    async (usePolling) => {
+      await fs.writeFile(path.join(root, 'real.jpg'), 'r');
+      // A loop (the folder's parent holds the folder) and two ways out of the folder.
+      await fs.symlink('..', path.join(root, 'loop'));
+      await fs.symlink(outside, path.join(root, 'elsewhere'));
+      await fs.symlink(path.join(outside, 'secret.jpg'), path.join(root, 'secret.jpg'));
+      const { seen } = await watch({ usePolling });
+      // Links made while watching, in a new subfolder, then a file after them in the same folder.
+      await fs.mkdir(path.join(root, 'run1'));
+      await fs.symlink(root, path.join(root, 'run1', 'up'));
+      await fs.symlink(path.join(outside, 'secret.jpg'), path.join(root, 'run1', 'late.jpg'));
+      await fs.writeFile(path.join(root, 'run1', 'last.jpg'), 'l');
+      const links = ['loop', 'elsewhere', 'secret.jpg', 'run1/up', 'run1/late.jpg'].map((l) =>
+        path.join(root, l),
+      );
+      await until(() => seen.links.length >= links.length && seen.stable.length >= 2);
+      // Both folders read again (a file added to each): the links there are not reported again.
+      await fs.writeFile(path.join(root, 'more.jpg'), 'm');
+      await fs.writeFile(path.join(root, 'run1', 'more.jpg'), 'm');
+      await until(() => seen.stable.length >= 4);
+      expect(seen.stable.map((s) => path.relative(root, s.file)).sort()).toEqual(
+        ['more.jpg', 'real.jpg', 'run1/last.jpg', 'run1/more.jpg'].sort(),
+      );
+      expect(seen.links.sort()).toEqual(links.sort());
+    },
+  );
+
+  it('does not report a file replaced by a link before it was complete', async () => {
+    const { watcher, seen } = await watch();
+    const file = path.join(root, 'swap.jpg');
+    await fs.writeFile(file, 'real bytes');
+    await until(() => watcher.pendingCount === 1);
+    await fs.symlink(path.join(outside, 'secret.jpg'), path.join(root, 'swap.tmp'));
+    await fs.rename(path.join(root, 'swap.tmp'), file);
+    // Written after the swap: once it is reported, swap.jpg's own wait is over too.
+    await fs.writeFile(path.join(root, 'after.jpg'), 'a');
+    await until(() => seen.stable.some((s) => s.file.endsWith('after.jpg')));
+    await until(() => watcher.pendingCount === 0);
+    expect(seen.stable.map((s) => path.basename(s.file))).toEqual(['after.jpg']);
+    expect(seen.links).toEqual([file]);
+  });
+
+  it('watches a folder that is itself a link (set up by the operator), naming files by the link', async () => {
+    const linked = `${root}-link`;
+    await fs.symlink(root, linked);
+    try {
+      await fs.writeFile(path.join(root, 'a.jpg'), 'a');
+      const { seen } = await watch({ root: linked });
+      await fs.mkdir(path.join(root, 'run1'));
+      await fs.writeFile(path.join(root, 'run1', 'b.jpg'), 'b');
+      await until(() => seen.stable.length === 2);
+      expect(seen.stable.map((s) => s.file).sort()).toEqual([
+        path.join(linked, 'a.jpg'),
+        path.join(linked, 'run1', 'b.jpg'),
+      ]);
+      expect(seen.links).toEqual([]);
+    } finally {
+      await fs.rm(linked);
+    }
+  });
+});
+
+describe('StableFiles when the watched folder itself comes and goes', () => {
+  it.each([false, true])(
+    'notices the folder removed, reports its files gone, and rescans it once it is back (polling: %s)',
+    async (usePolling) => {
+      const a = path.join(root, 'a.jpg');
+      await fs.writeFile(a, 'a');
+      const { watcher, seen } = await watch({ usePolling });
+      await until(() => seen.stable.length === 1);
+      expect(watcher.folder).toEqual({ state: 'ready' });
+
+      await fs.rm(root, { recursive: true });
+      await until(() => seen.folder.length === 1 && seen.removed.length === 1);
+      expect(watcher.folder).toEqual({ state: 'missing', reason: 'is missing' });
+      expect(seen.removed).toEqual([a]);
+
+      await fs.mkdir(path.join(root, 'run1'), { recursive: true });
+      await fs.writeFile(a, 'a again');
+      await fs.writeFile(path.join(root, 'run1', 'b.jpg'), 'b');
+      await until(() => seen.stable.length === 3);
+      await until(() => seen.folder.length === 2);
+      expect(seen.folder).toEqual(['is missing', 'ready']);
+      expect(watcher.folder).toEqual({ state: 'ready' });
+      expect(
+        seen.stable
+          .slice(1)
+          .map((s) => path.relative(root, s.file))
+          .sort(),
+      ).toEqual(['a.jpg', path.join('run1', 'b.jpg')]);
+      // Watched again: new files are reported as before.
+      await fs.writeFile(path.join(root, 'c.jpg'), 'c');
+      await until(() => seen.stable.length === 4);
+    },
+  );
+
+  it('takes a folder renamed away and replaced by a new one as recreated, and forgets the old one', async () => {
+    await fs.writeFile(path.join(root, 'a.jpg'), 'a');
+    const { watcher, seen } = await watch();
+    await until(() => seen.stable.length === 1);
+    const away = `${root}-away`;
+    await fs.rename(root, away);
+    try {
+      await fs.mkdir(root);
+      await fs.writeFile(path.join(away, 'old.jpg'), 'written to the old folder');
+      await fs.writeFile(path.join(root, 'b.jpg'), 'b');
+      await until(() => seen.stable.some((s) => s.file === path.join(root, 'b.jpg')));
+      await until(() => seen.folder.length === 2);
+      expect(seen.folder[1]).toBe('ready');
+      expect(watcher.folder).toEqual({ state: 'ready' });
+      expect(seen.stable.map((s) => path.basename(s.file))).toEqual(['a.jpg', 'b.jpg']);
+      expect(seen.removed).toEqual([path.join(root, 'a.jpg')]);
+    } finally {
+      await fs.rm(away, { recursive: true, force: true });
+    }
+  });
+
+  it('starts on a folder that is missing, says so, and takes it once it appears', async () => {
+    await fs.rm(root, { recursive: true });
+    const { watcher, seen } = await watch();
+    expect(watcher.folder).toEqual({ state: 'missing', reason: 'is missing' });
+    await fs.mkdir(root);
+    await fs.writeFile(path.join(root, 'a.jpg'), 'a');
+    await until(() => seen.stable.length === 1);
+    await until(() => seen.folder.length === 2);
+    expect(seen.folder).toEqual(['is missing', 'ready']);
   });
 });
 

@@ -1,5 +1,5 @@
-import { type ResultLedger, type ServiceContext, shouldPoll } from '@scopehive/shared';
-import { Ingest, type ModelSource } from './ingest.ts';
+import { type Readiness, type ResultLedger, type ServiceContext, shouldPoll } from '@scopehive/shared';
+import { Ingest, type IngestMetrics, type ModelSource } from './ingest.ts';
 import { ModelCatalog } from './model-catalog.ts';
 
 export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue';
@@ -11,9 +11,10 @@ export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue';
  */
 export async function composeIngest(
   ctx: ServiceContext<IngestSections>,
-  options: { models?: ModelSource; ledger?: ResultLedger } = {},
+  options: { models?: ModelSource; ledger?: ResultLedger; metrics?: IngestMetrics } = {},
 ): Promise<Ingest> {
   const { config, logger } = ctx;
+  const { metrics } = options;
   const { queue } = await ctx.queue();
   let models = options.models;
   if (!models) {
@@ -24,9 +25,11 @@ export async function composeIngest(
       usePolling: shouldPoll(config.watch.polling, config.paths.models),
       pollIntervalMs: config.watch.pollIntervalMs,
       logger,
+      metrics,
     });
     await catalog.start();
     ctx.onClose(() => catalog.close());
+    ctx.ready(() => readiness(catalog.problem));
     models = catalog;
   }
   const ingest = new Ingest({
@@ -40,8 +43,15 @@ export async function composeIngest(
     models,
     logger,
     ledger: options.ledger,
+    metrics,
   });
   await ingest.start();
   ctx.onClose(() => ingest.close());
+  ctx.ready(() => readiness(ingest.problem));
   return ingest;
+}
+
+/** Not ready while a watched folder is missing: nothing in it can be seen. */
+function readiness(problem: string | undefined): Readiness {
+  return problem ? { ready: false, reason: problem } : { ready: true };
 }

@@ -22,6 +22,12 @@ export interface ModelSource {
   off(event: 'change', listener: () => void): unknown;
 }
 
+/** The counters ingest keeps, by shape only (prom-client's Counter fits). */
+export interface IngestMetrics {
+  /** Symbolic links found in a watched folder and not taken, by folder (`inbox`, `models`). */
+  linksRefusedTotal: { inc(labels: { folder: string }): void };
+}
+
 export interface IngestOptions {
   /** This node: the origin of every job, where the results come back to. */
   node: string;
@@ -37,6 +43,7 @@ export interface IngestOptions {
   ledger?: ResultLedger;
   /** Files hashed and checked at once. */
   concurrency?: number;
+  metrics?: IngestMetrics;
 }
 
 interface Known {
@@ -73,8 +80,11 @@ export class Ingest {
       usePolling: options.usePolling,
       pollIntervalMs: options.pollIntervalMs,
       accept: () => true,
+      name: 'inbox',
+      logger: options.logger,
     });
     this.#watcher.on('stable', (file, stats) => this.#onStable(file, stats));
+    this.#watcher.on('link', () => options.metrics?.linksRefusedTotal.inc({ folder: 'inbox' }));
     this.#watcher.on('removed', (file) => this.#known.delete(file));
     this.#watcher.on('error', (err) =>
       options.logger.error({ err: err.message }, `inbox watch failed: ${err.message}`),
@@ -95,6 +105,11 @@ export class Ingest {
     this.#opts.models.off('change', this.#onModels);
     await this.#watcher.close();
     await this.idle();
+  }
+
+  /** While the inbox is missing (removed, renamed, unmounted), why; it is watched again once back. */
+  get problem(): string | undefined {
+    return this.#watcher.problem;
   }
 
   /** Checks every known file again (a model appeared or changed). */

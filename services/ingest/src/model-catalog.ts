@@ -8,7 +8,7 @@ import {
   StableFiles,
   sha256File,
 } from '@scopehive/shared';
-import type { ModelSource } from './ingest.ts';
+import type { IngestMetrics, ModelSource } from './ingest.ts';
 
 export interface ModelCatalogOptions {
   modelsDir: string;
@@ -18,6 +18,7 @@ export interface ModelCatalogOptions {
   usePolling: boolean;
   pollIntervalMs: number;
   logger: Logger;
+  metrics?: IngestMetrics;
 }
 
 /**
@@ -38,7 +39,10 @@ export class ModelCatalog extends EventEmitter<{ change: [] }> implements ModelS
       usePolling: options.usePolling,
       pollIntervalMs: options.pollIntervalMs,
       accept: (file) => file.toLowerCase().endsWith('.onnx'),
+      name: 'models',
+      logger: options.logger,
     });
+    this.#watcher.on('link', () => options.metrics?.linksRefusedTotal.inc({ folder: 'models' }));
     this.#watcher.on('stable', (file) => void this.#add(file));
     this.#watcher.on('removed', (file) => {
       if (this.#models.delete(modelNameFromFile(file))) this.emit('change');
@@ -54,6 +58,11 @@ export class ModelCatalog extends EventEmitter<{ change: [] }> implements ModelS
 
   async close(): Promise<void> {
     await this.#watcher.close();
+  }
+
+  /** While the models folder is missing, why; its models are found again once it is back. */
+  get problem(): string | undefined {
+    return this.#watcher.problem;
   }
 
   list(): ModelRef[] {

@@ -1,8 +1,14 @@
+/**
+ * One class over ~300 lines: complete files, links not taken and the folder's own comings and goings
+ * share one state (the files seen, the chokidar watcher of the folder as it is now), and splitting
+ * them would hand that state around.
+ */
 import { EventEmitter } from 'node:events';
 import type { Dirent, Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
+import type { Logger } from '../log.ts';
 
 export interface StableFilesOptions {
   /** Folder watched recursively. */
@@ -14,7 +20,19 @@ export interface StableFilesOptions {
   pollIntervalMs: number;
   /** Which files to report (absolute path); folders are always walked. */
   accept: (file: string) => boolean;
+  /** How often the folder itself is checked to be there and the same one (default: `pollIntervalMs`). */
+  folderCheckMs?: number;
+  /** What the folder is to its users (`inbox`, `models`): names it in log lines and in `problem`. */
+  name?: string;
+  /** Where a link not taken, and the folder going and coming back, are logged: once each. */
+  logger?: Logger;
 }
+
+/**
+ * The watched folder itself: `missing` while it is removed, renamed away or unmounted (`reason`
+ * completes "the folder <root> …": `is missing`, `is not a folder`, `cannot be read (EIO)`).
+ */
+export type WatchedFolder = { state: 'ready' } | { state: 'missing'; reason: string };
 
 export interface StableFilesEvents {
   /** A complete file, new or changed. */
@@ -23,6 +41,10 @@ export interface StableFilesEvents {
   /** The initial scan is done: every file present at start has been seen (not yet necessarily stable). */
   ready: [];
   error: [error: Error];
+  /** A symbolic link in the folder, not taken: reported once per path. */
+  link: [file: string];
+  /** The folder went missing (its files are reported removed first), or is back and watched again. */
+  folder: [state: WatchedFolder];
 }
 
 /** Shortest wait before a new folder is read again (see `#sweepLater`). */
@@ -38,6 +60,12 @@ interface Pending {
  * Reports files in a folder tree once they are complete: a file being copied (from a microscope PC
  * over NFS, say) keeps growing or changing mtime, and is reported only after `stableMs` without
  * change. Partial-download names and hidden files are never reported.
+ *
+ * The folder is on a share every PC of the lab writes to: a symbolic link in it is never taken (a
+ * link loop would be walked without end, a link out of the share would hand over files from
+ * elsewhere), only reported. And the folder itself can vanish and come back (removed, renamed, an
+ * NFS remount): it is checked every `folderCheckMs` by identity (device and inode), and watched and
+ * read again from the start once it is back.
  */
 export class StableFiles extends EventEmitter<StableFilesEvents> {
   readonly #opts: StableFilesOptions;
@@ -47,7 +75,14 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
   /** Folders chokidar has reported. */
   readonly #folders = new Set<string>();
   readonly #sweeps = new Set<NodeJS.Timeout>();
+  /** Links already reported. */
+  readonly #links = new Set<string>();
   #watcher?: FSWatcher;
+  #folder: WatchedFolder = { state: 'ready' };
+  /** Device and inode of the folder being watched: another folder under the same name is a new one. */
+  #identity?: string;
+  #folderTimer?: NodeJS.Timeout;
+  #folderCheck?: Promise<void>;
   #closed = false;
 
   constructor(options: StableFilesOptions) {
@@ -55,11 +90,44 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     this.#opts = options;
   }
 
-  /** Starts watching; resolves after the initial scan. */
+  /** Starts watching; resolves after the initial scan (at once when the folder is missing: see `folder`). */
   async start(): Promise<void> {
+    const found = await inspectFolder(this.#opts.root);
+    if ('reason' in found) {
+      this.#setFolder({ state: 'missing', reason: found.reason });
+    } else {
+      this.#identity = found.identity;
+      await this.#watch();
+    }
+    this.#folderTimer = setInterval(
+      () => void this.#checkFolder(),
+      this.#opts.folderCheckMs ?? this.#opts.pollIntervalMs,
+    );
+    this.#folderTimer.unref();
+    this.emit('ready');
+  }
+
+  /** The watched folder: there, or missing and why. */
+  get folder(): WatchedFolder {
+    return this.#folder;
+  }
+
+  /** While the folder is missing, one line saying so ("the inbox folder /data/inbox is missing"). */
+  get problem(): string | undefined {
+    return this.#folder.state === 'missing' ? `${this.#title} ${this.#folder.reason}` : undefined;
+  }
+
+  get #title(): string {
+    return `the ${this.#opts.name ? `${this.#opts.name} ` : ''}folder ${this.#opts.root}`;
+  }
+
+  async #watch(): Promise<void> {
     const { root, usePolling, pollIntervalMs } = this.#opts;
-    this.#watcher = watch(root, {
+    // The trailing separator makes chokidar resolve the folder itself when the operator made it a
+    // link; nothing under it is followed.
+    const watcher = watch(path.join(root, path.sep), {
       ignoreInitial: false,
+      followSymlinks: false,
       usePolling,
       // A file this process may not read (copied over NFS by another user, say) must still be reported,
       // so that it is set aside as unreadable instead of sitting unseen in the inbox.
@@ -68,33 +136,114 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
       binaryInterval: pollIntervalMs,
       ignored: (file, stats) => this.#ignored(file, stats),
     });
-    this.#watcher.on('add', (file) => {
-      if (this.#seen.has(file)) return; // found first by a sweep of its new folder
+    this.#watcher = watcher;
+    // Events of a watcher given up (its folder went away) are late news of a folder no longer watched.
+    const current = () => this.#watcher === watcher && !this.#closed;
+    watcher.on('add', (file) => {
+      if (!current() || this.#seen.has(file)) return; // found first by a sweep of its new folder
       this.#seen.add(file);
       this.#track(file);
     });
-    this.#watcher.on('change', (file) => this.#track(file));
-    this.#watcher.on('addDir', (dir) => {
-      this.#folders.add(dir);
-      this.#sweepLater(dir);
+    watcher.on('change', (file) => current() && this.#track(file));
+    watcher.on('addDir', (dir) => {
+      if (!current()) return;
+      this.#folders.add(path.resolve(dir));
+      this.#sweepLater(path.resolve(dir));
     });
-    this.#watcher.on('unlinkDir', (dir) => this.#folders.delete(dir));
-    this.#watcher.on('unlink', (file) => {
+    watcher.on('unlinkDir', (dir) => {
+      if (!current()) return;
+      if (path.resolve(dir) === path.resolve(root)) void this.#checkFolder();
+      else this.#folders.delete(path.resolve(dir));
+    });
+    watcher.on('unlink', (file) => {
+      if (!current()) return;
       this.#seen.delete(file);
       this.#untrack(file);
       this.emit('removed', file);
     });
-    this.#watcher.on('error', (err) => this.emit('error', err as Error));
-    await new Promise<void>((resolve) => this.#watcher!.once('ready', resolve));
-    this.emit('ready');
+    // An error while the folder is going away is that, and is reported as such instead.
+    watcher.on('error', (err) => {
+      void this.#checkFolder().then(() => current() && this.emit('error', err as Error));
+    });
+    await new Promise<void>((resolve) => watcher.once('ready', resolve));
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
+  /** Checks the folder is there and the same; one check at a time, once `start` has watched it. */
+  #checkFolder(): Promise<void> {
+    if (!this.#folderTimer) return Promise.resolve();
+    this.#folderCheck ??= this.#inspectFolder().finally(() => {
+      this.#folderCheck = undefined;
+    });
+    return this.#folderCheck;
+  }
+
+  async #inspectFolder(): Promise<void> {
+    if (this.#closed) return;
+    const found = await inspectFolder(this.#opts.root);
+    if (this.#closed) return;
+    if ('reason' in found) {
+      if (this.#folder.state === 'ready') await this.#lose(found.reason);
+      else if (this.#folder.reason !== found.reason)
+        this.#setFolder({ state: 'missing', reason: found.reason });
+      return;
+    }
+    if (this.#folder.state === 'ready') {
+      if (found.identity === this.#identity) return;
+      await this.#lose('was replaced by another folder');
+    }
+    this.#identity = found.identity;
+    await this.#watch();
+    if (!this.#closed) this.#setFolder({ state: 'ready' });
+  }
+
+  /** Stops watching a folder that went away; what was in it is gone with it. */
+  async #lose(reason: string): Promise<void> {
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    this.#forgetTimers();
+    this.#folders.clear();
+    const gone = [...this.#seen];
+    this.#seen.clear();
+    this.#setFolder({ state: 'missing', reason });
+    for (const file of gone) this.emit('removed', file);
+    await watcher?.close();
+  }
+
+  #setFolder(state: WatchedFolder): void {
+    this.#folder = state;
+    const { logger, name, root } = this.#opts;
+    if (state.state === 'missing') {
+      logger?.error({ folder: name, dir: root, reason: state.reason }, `${this.problem}: waiting for it`);
+    } else {
+      logger?.info({ folder: name, dir: root }, `${this.#title} is back: reading it again`);
+    }
+    this.emit('folder', state);
+  }
+
+  #forgetTimers(): void {
     for (const timer of this.#sweeps) clearTimeout(timer);
     this.#sweeps.clear();
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     this.#pending.clear();
+  }
+
+  /** Reports a link once; it is never watched, read or reported as a file. */
+  #refuse(file: string): void {
+    if (this.#links.has(file)) return;
+    this.#links.add(file);
+    const link = path.relative(this.#opts.root, file);
+    this.#opts.logger?.warn(
+      { folder: this.#opts.name, link },
+      `symbolic link not taken: ${link} in ${this.#title}`,
+    );
+    this.emit('link', file);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#folderTimer);
+    this.#forgetTimers();
+    await this.#folderCheck;
     await this.#watcher?.close();
   }
 
@@ -104,10 +253,12 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
   }
 
   #ignored(file: string, stats?: Stats): boolean {
-    return (
-      isHiddenOrPartial(path.relative(this.#opts.root, file)) ||
-      (!!stats?.isFile() && !this.#opts.accept(file))
-    );
+    if (isHiddenOrPartial(path.relative(this.#opts.root, file))) return true;
+    if (stats?.isSymbolicLink()) {
+      this.#refuse(file);
+      return true;
+    }
+    return !!stats?.isFile() && !this.#opts.accept(file);
   }
 
   /**
@@ -118,17 +269,18 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
    */
   #sweepLater(dir: string): void {
     if (this.#closed) return;
+    const watcher = this.#watcher;
     const timer = setTimeout(
       () => {
         this.#sweeps.delete(timer);
-        void this.#sweep(dir);
+        void this.#sweep(dir, watcher);
       },
       Math.max(this.#opts.stableMs, SWEEP_MIN_MS),
     );
     this.#sweeps.add(timer);
   }
 
-  async #sweep(dir: string): Promise<void> {
+  async #sweep(dir: string, watcher: FSWatcher | undefined): Promise<void> {
     let entries: Dirent[];
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -138,8 +290,10 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     let found = false;
     for (const entry of entries) {
       const file = path.join(dir, entry.name);
-      if (this.#closed || this.#seen.has(file) || this.#ignored(file)) continue;
-      if (entry.isDirectory()) {
+      if (this.#closed || this.#watcher !== watcher || this.#seen.has(file) || this.#ignored(file)) continue;
+      if (entry.isSymbolicLink()) {
+        this.#refuse(file);
+      } else if (entry.isDirectory()) {
         // A folder made in the same gap: chokidar reports it, and its files, once told.
         if (!this.#folders.has(file)) {
           this.#watcher?.add(file);
@@ -173,12 +327,19 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     if (!entry || this.#closed) return;
     let stats: Stats;
     try {
-      stats = await fs.stat(file);
+      stats = await fs.lstat(file);
     } catch {
       this.#untrack(file); // vanished while being written: nothing to report
       return;
     }
     if (this.#pending.get(file) !== entry || this.#closed) return;
+    if (stats.isSymbolicLink()) {
+      // Replaced by a link since it was seen.
+      this.#untrack(file);
+      this.#seen.delete(file);
+      this.#refuse(file);
+      return;
+    }
     const unchanged = stats.size === entry.size && stats.mtimeMs === entry.mtimeMs;
     if (unchanged || (this.#opts.stableMs === 0 && entry.size === -1)) {
       this.#pending.delete(file);
@@ -188,6 +349,19 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     entry.size = stats.size;
     entry.mtimeMs = stats.mtimeMs;
     entry.timer = setTimeout(() => this.#check(file), this.#opts.stableMs);
+  }
+}
+
+/** The folder's identity, or why it cannot be watched. The folder itself may be a link the operator made. */
+async function inspectFolder(root: string): Promise<{ identity: string } | { reason: string }> {
+  try {
+    const stats = await fs.stat(root);
+    return stats.isDirectory() ? { identity: `${stats.dev}:${stats.ino}` } : { reason: 'is not a folder' };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR'
+      ? { reason: 'is missing' }
+      : { reason: `cannot be read (${code ?? String(err)})` };
   }
 }
 

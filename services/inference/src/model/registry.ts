@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isModelEnabled, type Logger, modelNameFromFile, StableFiles, sha256 } from '@scopehive/shared';
 import { loadModel } from './loader.ts';
 import type { LoadedModel, ModelSet, ModelThresholds } from './model.ts';
-import { type ModelSidecar, readSidecar, SIDECAR_EXTENSIONS } from './sidecar.ts';
+import { type ModelSidecar, readSidecar, SIDECAR_EXTENSIONS, SidecarError } from './sidecar.ts';
 
 /** The labels of the loaded-model info metric. */
 export interface ModelInfoLabels {
@@ -23,7 +24,10 @@ export interface ModelRegistryMetrics {
     set(labels: ModelInfoLabels, value: number): void;
     remove(labels: ModelInfoLabels): void;
   };
+  /** Failed loads, a sidecar that cannot be used included (the model then keeps its last good one). */
   modelLoadFailuresTotal: { inc(labels: { model: string }): void };
+  /** Symbolic links found in the models folder and not taken (`folder: 'models'`). */
+  linksRefusedTotal?: { inc(labels: { folder: string }): void };
 }
 
 export interface ModelRegistryOptions {
@@ -45,12 +49,16 @@ export interface ModelRegistryOptions {
 /**
  * The models folder, live: every `.onnx` file (and its sidecar) is loaded when it appears or
  * changes and unloaded when it goes, without a restart. A model that fails to load is logged and
- * counted; the others keep working.
+ * counted; the others keep working. A sidecar that cannot be used (a typo) leaves a running model
+ * on its last good configuration, and is reported until it is fixed. The folder itself may go and
+ * come back (an NFS remount): its models are unloaded with it and loaded again from it.
  */
 export class ModelRegistry extends EventEmitter<{ change: [] }> implements ModelSet {
   readonly #opts: ModelRegistryOptions;
   readonly #models = new Map<string, LoadedModel>();
   readonly #failures = new Map<string, string>();
+  /** Sidecars that cannot be used, by model: one line each, with the file and the line. */
+  readonly #sidecarProblems = new Map<string, string>();
   readonly #watcher: StableFiles;
   /** Loads run one at a time: two large sessions building at once can exhaust a small device. */
   #loading: Promise<void> = Promise.resolve();
@@ -65,7 +73,10 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> implements Model
       usePolling: options.usePolling,
       pollIntervalMs: options.pollIntervalMs,
       accept: (file) => modelFiles.has(path.extname(file).toLowerCase()),
+      name: 'models',
+      logger: options.logger,
     });
+    this.#watcher.on('link', () => options.metrics?.linksRefusedTotal?.inc({ folder: 'models' }));
     this.#watcher.on('stable', (file) => this.#schedule(modelFileFor(file)));
     this.#watcher.on('removed', (file) => this.#schedule(modelFileFor(file)));
     this.#watcher.on('error', (err) =>
@@ -102,6 +113,15 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> implements Model
     return new Map(this.#failures);
   }
 
+  /**
+   * What an operator should fix, one line each: the models folder missing, sidecars that cannot be
+   * used (their model, if it was running, runs on with its last good configuration).
+   */
+  problems(): string[] {
+    const folder = this.#watcher.problem;
+    return [...(folder ? [folder] : []), ...this.#sidecarProblems.values()];
+  }
+
   async close(): Promise<void> {
     await this.#watcher.close();
     await this.#loading;
@@ -119,15 +139,20 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> implements Model
     if (!isModelEnabled(name, this.#opts.enabled)) return;
     let bytes: Buffer;
     try {
-      bytes = await fs.readFile(modelFile);
-    } catch {
-      if (this.#unload(name)) logger.info({ model: name }, `model ${name} removed`);
+      bytes = await readModelFile(modelFile);
+    } catch (err) {
+      const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      if (this.#unload(name)) {
+        logger.info({ model: name }, gone ? `model ${name} removed` : `model ${name} unloaded: ${err}`);
+      }
       this.#failures.delete(name);
+      this.#sidecarProblems.delete(name);
       return;
     }
     const hash = sha256(bytes);
     try {
-      const found = await readSidecar(modelFile);
+      const found = await this.#readSidecar(name, modelFile);
+      if (found === false) return;
       if (!isModelEnabled(name, this.#opts.enabled, found?.sidecar)) {
         if (this.#unload(name)) logger.info({ model: name }, `model ${name} disabled by ${found?.file}`);
         return;
@@ -172,6 +197,32 @@ export class ModelRegistry extends EventEmitter<{ change: [] }> implements Model
     }
   }
 
+  /**
+   * The model's sidecar (undefined when it has none), or false when it cannot be used: then the
+   * model keeps running on its last good one, or, never loaded, is not loaded; either way the file,
+   * the line and the error are logged, counted and listed in `problems()`.
+   */
+  async #readSidecar(
+    name: string,
+    modelFile: string,
+  ): Promise<Awaited<ReturnType<typeof readSidecar>> | false> {
+    try {
+      const found = await readSidecar(modelFile);
+      this.#sidecarProblems.delete(name);
+      return found;
+    } catch (err) {
+      if (!(err instanceof SidecarError)) throw err;
+      const { logger, metrics } = this.#opts;
+      const running = this.#models.has(name);
+      const problem = `${err.summary}: ${running ? `model ${name} keeps its last good configuration` : `model ${name} not loaded`}`;
+      this.#sidecarProblems.set(name, problem);
+      if (!running) this.#failures.set(name, err.summary);
+      metrics?.modelLoadFailuresTotal.inc({ model: name });
+      logger.error({ model: name, file: err.file, line: err.line, err: err.message }, problem);
+      return false;
+    }
+  }
+
   #unload(name: string): boolean {
     const model = this.#models.get(name);
     if (!model) return false;
@@ -198,6 +249,16 @@ function infoLabels(model: LoadedModel): ModelInfoLabels {
     input: `${model.inputWidth}x${model.inputHeight}`,
     layout: model.output.layout,
   };
+}
+
+/** The model's bytes; a link is not followed (the models folder is on the share, writable by all). */
+async function readModelFile(file: string): Promise<Buffer> {
+  const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
 }
 
 function modelFileFor(file: string): string {

@@ -1,6 +1,7 @@
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { TilingMode } from '../core/tiling.ts';
 import { type CalibrationOverride, parseCalibrationOverride } from '../microscopy/calibration.ts';
 
@@ -42,30 +43,108 @@ const KNOWN_KEYS = new Set([
   ...CALIBRATION_KEYS,
 ]);
 
-/** Reads and validates the first sidecar that exists beside `modelFile`; undefined when there is none. */
+/**
+ * A sidecar that cannot be used: unreadable, not valid JSON or YAML, a bad value, or a symbolic link.
+ * `line` is where the parser stopped or where the bad field is, when known.
+ */
+export class SidecarError extends Error {
+  override name = 'SidecarError';
+
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+
+  /** One line for the log and /readyz, naming the file and the line. */
+  get summary(): string {
+    return this.line === undefined || this.message.includes(`line ${this.line}`)
+      ? this.message
+      : `${this.message} (line ${this.line})`;
+  }
+}
+
+/**
+ * Reads and validates the first sidecar that exists beside `modelFile`; undefined when there is none.
+ * Throws a SidecarError when it cannot be used.
+ */
 export async function readSidecar(
   modelFile: string,
 ): Promise<{ file: string; sidecar: ModelSidecar } | undefined> {
   const stem = modelFile.replace(/\.onnx$/i, '');
   for (const ext of SIDECAR_EXTENSIONS) {
     const file = stem + ext;
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch {
-      continue;
-    }
+    const text = await readText(file);
+    if (text === undefined) continue;
     let raw: unknown;
     try {
       raw = ext === '.json' ? JSON.parse(text) : parseYaml(text);
     } catch (err) {
-      throw new Error(
-        `sidecar ${file} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+      const { line, column, reason } = parsePosition(err as Error, text);
+      const at = line === undefined ? '' : `line ${line}, column ${column}: `;
+      throw new SidecarError(
+        `sidecar ${file} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${at}${reason}`,
+        file,
+        line,
       );
     }
-    return { file, sidecar: parseSidecar(raw, file) };
+    try {
+      return { file, sidecar: parseSidecar(raw, file) };
+    } catch (err) {
+      const message = (err as Error).message;
+      const field = /"([^"]+)" must be/.exec(message)?.[1];
+      throw new SidecarError(message, file, field === undefined ? undefined : lineOfKey(text, field));
+    }
   }
   return undefined;
+}
+
+/** The file's text; undefined when there is no such file. A link is not followed: the share is writable by all. */
+async function readText(file: string): Promise<string | undefined> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new SidecarError(
+      code === 'ELOOP'
+        ? `sidecar ${file} is a symbolic link: not taken`
+        : `sidecar ${file} cannot be read (${code ?? String(err)})`,
+      file,
+    );
+  }
+  try {
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Where a JSON or YAML parser stopped, and its message without the position it gave. */
+function parsePosition(err: Error, text: string): { line?: number; column?: number; reason: string } {
+  const reason = err.message.split('\n')[0];
+  if (err instanceof YAMLParseError && err.linePos) {
+    const { line, col } = err.linePos[0];
+    return { line, column: col, reason: reason.replace(/ at line \d+, column \d+:?$/, '') };
+  }
+  const position = /at position (\d+)/.exec(reason);
+  if (!position) return { reason };
+  const before = text.slice(0, Number(position[1])).split('\n');
+  return {
+    line: before.length,
+    column: before[before.length - 1].length + 1,
+    reason: reason.replace(/ in JSON at position \d+.*$/, ''),
+  };
+}
+
+/** The line where `key` is first set, in YAML (`key:`) or JSON (`"key":`). */
+function lineOfKey(text: string, key: string): number | undefined {
+  const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const found = new RegExp(`(^|[\\s{,])["']?${escaped}["']?\\s*:`).exec(text);
+  return found ? text.slice(0, found.index + found[1].length).split('\n').length : undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCalibrationOverride } from '../../src/microscopy/calibration.ts';
-import { parseSidecar, readSidecar } from '../../src/model/sidecar.ts';
+import { parseSidecar, readSidecar, SidecarError } from '../../src/model/sidecar.ts';
 
 describe('parseSidecar', () => {
   it('reads every known field, calibration and tiling included, and names the keys it ignores', () => {
@@ -188,7 +188,40 @@ describe('readSidecar', () => {
     const yaml = path.join(dir, 'particles.yaml');
     await fs.writeFile(yaml, 'confidence: high\n');
     await expect(readSidecar(model)).rejects.toThrow(
-      new Error(`${yaml}: "confidence" must be a number from 0 to 1`),
+      new SidecarError(`${yaml}: "confidence" must be a number from 0 to 1`, yaml, 1),
+    );
+  });
+
+  it('gives the line and column where the JSON or YAML parser stopped', async () => {
+    const json = path.join(dir, 'particles.json');
+    await fs.writeFile(json, '{\n  "confidence": 0.3\n  "iou": 0.5\n}\n');
+    const error = await readSidecar(model).catch((err: SidecarError) => err);
+    expect(error).toBeInstanceOf(SidecarError);
+    expect(error).toMatchObject({ file: json, line: 3 });
+    expect((error as SidecarError).summary).toMatch(
+      new RegExp(`^sidecar ${json} is not valid JSON: line 3, column 3: \\S`),
+    );
+    await fs.rm(json);
+    const yaml = path.join(dir, 'particles.yaml');
+    await fs.writeFile(yaml, 'iou: 0.5\nnames: [pore, crack\nconfidence: 0.3\n');
+    await expect(readSidecar(model)).rejects.toMatchObject({ file: yaml, line: 3 });
+  });
+
+  it('names the line of a bad value in the summary', async () => {
+    const yaml = path.join(dir, 'particles.yaml');
+    await fs.writeFile(yaml, '# thresholds\niou: 0.5\nmaxDetections: lots\n');
+    const error = (await readSidecar(model).catch((err) => err)) as SidecarError;
+    expect(error.summary).toBe(`${yaml}: "maxDetections" must be a positive whole number (line 3)`);
+  });
+
+  it('takes no sidecar that is a symbolic link', async () => {
+    const elsewhere = path.join(dir, 'elsewhere');
+    await fs.mkdir(elsewhere);
+    await fs.writeFile(path.join(elsewhere, 'x.yaml'), 'confidence: 0.9\n');
+    const link = path.join(dir, 'particles.yaml');
+    await fs.symlink(path.join(elsewhere, 'x.yaml'), link);
+    await expect(readSidecar(model)).rejects.toThrow(
+      new SidecarError(`sidecar ${link} is a symbolic link: not taken`, link),
     );
   });
 });
