@@ -31,6 +31,13 @@ export interface ServiceContext<N extends SectionName> {
   queue(): Promise<OpenedQueue>;
   /** Adds a readiness condition to /readyz. */
   ready(check: () => Readiness): void;
+  /**
+   * Adds a condition the service waits out by itself (a full disk): while it holds, /healthz stays
+   * 200 but names it ("degraded: …"). A failing health check gets the container restarted (balena's
+   * engine restarts unhealthy containers), which would not cure a full disk and would hand every
+   * held job back to the queue, spending a delivery attempt each time.
+   */
+  degraded(check: () => Readiness): void;
   /** Adds routes to the service's HTTP server. */
   routes(add: (app: Express) => void): void;
   /** Runs on stop, in reverse order of registration. */
@@ -81,6 +88,7 @@ export async function startService<const N extends SectionName>(
 
   const closers: Array<() => unknown> = [];
   const checks: Array<() => Readiness> = [];
+  const degradations: Array<() => Readiness> = [];
   const router = express.Router();
   const shutdown = new AbortController();
   let queue: Promise<OpenedQueue> | undefined;
@@ -119,6 +127,7 @@ export async function startService<const N extends SectionName>(
       return queue;
     },
     ready: (check) => checks.push(check),
+    degraded: (check) => degradations.push(check),
     routes: (add) => add(router as unknown as Express),
     onClose: (close) => closers.push(close),
   };
@@ -143,7 +152,11 @@ export async function startService<const N extends SectionName>(
         host: http.host,
         port: http.port,
         registry: metrics,
-        health: () => volume?.state ?? { ready: true },
+        health: () => {
+          if (volume && !volume.state.ready) return volume.state;
+          const degraded = degradations.map((check) => check()).find((r) => !r.ready);
+          return degraded ? { ready: true, reason: `degraded: ${degraded.reason}` } : { ready: true };
+        },
         readiness: () => {
           if (volume && !volume.state.ready) return volume.state;
           return checks.map((check) => check()).find((r) => !r.ready) ?? { ready: true };

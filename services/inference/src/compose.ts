@@ -20,6 +20,7 @@ import type { LoadedModel, ModelSet } from './model/model.ts';
 import { ModelRegistry } from './model/registry.ts';
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
 import { readSidecar } from './model/sidecar.ts';
+import { sweepLeftovers } from './pipeline/leftovers.ts';
 import { LocalShare } from './pipeline/local-share.ts';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/metrics.ts';
 import type { ImageSource, ResultSink } from './pipeline/stages.ts';
@@ -87,7 +88,7 @@ export function noModelHint(modelsDir: string): string {
 }
 
 export interface AnalysisWorkerOptions
-  extends Pick<WorkerOptions, 'onSettled' | 'prefetch'>,
+  extends Pick<WorkerOptions, 'onSettled' | 'prefetch' | 'waitOutEnvironment' | 'folders'>,
     Partial<Pick<WorkerOptions, 'heartbeatMs'>> {
   config: Config<'analysis' | 'queue'>;
   node: string;
@@ -116,6 +117,8 @@ export function createAnalysisWorker(options: AnalysisWorkerOptions): InferenceW
     heartbeatMs: options.heartbeatMs ?? Math.max(500, Math.floor(queue.ackWaitMs / 3)),
     prefetch: options.prefetch,
     onSettled: options.onSettled,
+    waitOutEnvironment: options.waitOutEnvironment,
+    folders: options.folders,
   });
 }
 
@@ -130,6 +133,7 @@ export async function composeInference(
   options: { ledger?: ResultLedger } = {},
 ): Promise<{ models: ModelRegistry; metrics: PipelineMetrics }> {
   const { config, logger } = ctx;
+  const startedAt = new Date();
   const { queue } = await ctx.queue();
   const metrics = createPipelineMetrics(ctx.metrics, {
     rateWindowS: config.http.rateWindowS,
@@ -163,8 +167,19 @@ export async function composeInference(
     sink: share,
     logger,
     metrics,
+    // A full or read-only share is waited out: the images stay in the inbox until it clears.
+    waitOutEnvironment: true,
+    folders: { inbox: config.paths.inbox, results: config.paths.results, rejected: config.paths.rejected },
   });
   worker.start();
   ctx.onClose(() => worker.close());
+  ctx.ready(() => worker.readiness());
+  ctx.degraded(() => worker.readiness());
+  const swept = sweepLeftovers([config.paths.results, config.paths.rejected], {
+    before: startedAt,
+    logger,
+    signal: ctx.signal,
+  });
+  ctx.onClose(() => swept);
   return { models, metrics };
 }

@@ -4,10 +4,17 @@
  * Runtime both work off the main thread), and writing overlaps the next inference. Every stage lives
  * in its own module; this file only orders them and applies the retry policy.
  */
-import { BoundedChannel, type JobDelivery, type JobQueue, type ResultDocument } from '@scopehive/shared';
+import {
+  BoundedChannel,
+  type JobDelivery,
+  type JobQueue,
+  type Readiness,
+  type ResultDocument,
+} from '@scopehive/shared';
 import { ImageRejection } from '../image/rejection.ts';
 import type { ModelSet } from '../model/model.ts';
 import { classifyFailure } from './failure.ts';
+import { HeldJobs } from './hold.ts';
 import { detectInTiles, detectSingle, type Inference } from './infer.ts';
 import { finish, type Prepared, type PrepareOptions, Preparer } from './prepare.ts';
 import type { ImageSource, ResultSink } from './stages.ts';
@@ -33,10 +40,18 @@ export interface WorkerOptions extends PrepareOptions {
    * wait): a 4k micrograph in 64 tiles on a small CPU can take longer than the ack wait.
    */
   heartbeatMs?: number;
+  /**
+   * A service waits out a full or read-only disk: the jobs in hand are held and retried in place,
+   * no new job is taken, and no image is rejected for it. A one-shot front door (the CLI) leaves it
+   * off: there the attempts are spent and the image reported as failed, as for a bug.
+   */
+  waitOutEnvironment?: boolean;
+  /** The data folders by name (`results`, …), to say which one is in trouble. */
+  folders?: Readonly<Record<string, string>>;
 }
 
 const MAX_PENDING_WRITES = 4;
-/** How long a failure that is not the image's fault waits before the job is tried again. */
+/** How long a bug waits before the job is tried again. */
 const RETRY_DELAY_MS = 2000;
 
 export class InferenceWorker {
@@ -44,6 +59,9 @@ export class InferenceWorker {
   readonly #prepare: Preparer;
   readonly #writes = new Set<Promise<void>>();
   readonly #heartbeats = new Map<JobDelivery, NodeJS.Timeout>();
+  /** Ends the waits of held jobs on close. */
+  readonly #stopping = new AbortController();
+  readonly #held: HeldJobs;
   #abort = new AbortController();
   #closed = false;
   #running?: Promise<void>;
@@ -51,6 +69,11 @@ export class InferenceWorker {
   constructor(options: WorkerOptions) {
     this.#opts = options;
     this.#prepare = new Preparer(options);
+    this.#held = new HeldJobs({
+      logger: options.telemetry.logger,
+      folders: options.folders,
+      signal: this.#stopping.signal,
+    });
   }
 
   start(): void {
@@ -70,9 +93,15 @@ export class InferenceWorker {
     })();
   }
 
-  /** Stops taking jobs and finishes the ones in hand. */
+  /** Not ready while jobs are held, with what is wrong: "results folder full (ENOSPC): waiting, 3 jobs held". */
+  readiness(): Readiness {
+    return this.#held.readiness();
+  }
+
+  /** Stops taking jobs and finishes the ones in hand; held jobs go back to the queue. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopping.abort();
     this.#abort.abort();
     await this.#running;
     await Promise.all(this.#writes);
@@ -103,6 +132,8 @@ export class InferenceWorker {
     try {
       for await (const delivery of this.#opts.queue.consume({ models: loaded.map((m) => m.name), signal })) {
         await channel.push(this.#prepareOne(delivery));
+        // Taking more jobs while the device is in trouble would only hold more of them.
+        await this.#held.whileBlocked(signal);
       }
     } finally {
       channel.close();
@@ -123,7 +154,9 @@ export class InferenceWorker {
     }
     this.#startHeartbeat(delivery);
     try {
-      const prepared = await this.#prepare.prepare(delivery, model);
+      const prepared = await this.#holdThrough(delivery, 'inbox folder', () =>
+        this.#prepare.prepare(delivery, model),
+      );
       if (prepared === 'done') {
         await this.#settle(delivery, 'skipped');
         return undefined;
@@ -161,9 +194,13 @@ export class InferenceWorker {
     const { delivery } = p;
     try {
       const result = await finish(p, inference, { node: this.#opts.node, annotate: this.#opts.annotate });
-      const t = performance.now();
-      await this.#opts.sink.write(result);
-      const timings = { ...result.doc.timings, write: result.doc.timings.write + (performance.now() - t) };
+      let writeMs = 0;
+      await this.#holdThrough(delivery, 'results folder', async () => {
+        const t = performance.now();
+        await this.#opts.sink.write(result);
+        writeMs = performance.now() - t;
+      });
+      const timings = { ...result.doc.timings, write: result.doc.timings.write + writeMs };
       this.#opts.telemetry.analysed(delivery.job, result.doc, timings, delivery.attempt);
       await this.#settle(delivery, 'ok', result.doc);
     } catch (err) {
@@ -171,19 +208,35 @@ export class InferenceWorker {
     }
   }
 
+  /** A stage that a fault of the environment holds rather than fails, when the worker waits those out. */
+  #holdThrough<T>(delivery: JobDelivery, where: string, stage: () => Promise<T>): Promise<T> {
+    if (!this.#opts.waitOutEnvironment) return stage();
+    return this.#held.through(delivery, delivery.job, where, stage);
+  }
+
   /**
-   * The retry policy. A bad image is rejected at once (trying again would not help); anything else
-   * is tried again after a delay, and rejected with its last error once the queue's attempts are spent.
+   * The retry policy. A bad image is rejected at once (trying again would not help); a bug is tried
+   * again after a delay, and rejected with its last error once the queue's attempts are spent. A fault
+   * of the environment is never the image's: when the worker does not wait those out (the CLI) it is
+   * treated like a bug; otherwise it reaches here when the worker closes while the job is held, or
+   * from inference, which is not retried in place (its input may have gone to the session's thread):
+   * either way the job goes back to the queue.
    */
   async #fail(delivery: JobDelivery, err: unknown): Promise<void> {
-    this.#stopHeartbeat(delivery);
     const { job, attempt, maxDeliver } = delivery;
     const { logger } = this.#opts.telemetry;
     const failure = classifyFailure(err);
     const where = { image: job.image.path, model: job.model.name, attempt };
+    if (failure.kind === 'environment' && this.#opts.waitOutEnvironment) {
+      this.#stopHeartbeat(delivery);
+      logger.info({ ...where, err: failure.message }, `${job.image.path}: handed back to the queue`);
+      await delivery.nak(this.#closed ? 0 : RETRY_DELAY_MS);
+      return;
+    }
     if (failure.kind === 'bug')
       logger.error({ ...where, stack: failure.stack }, `${job.image.path}: ${failure.message}`);
     if (failure.kind !== 'image' && attempt < maxDeliver) {
+      this.#stopHeartbeat(delivery);
       logger.warn(
         { ...where, err: failure.message },
         `${job.image.path}: attempt ${attempt} failed, retrying: ${failure.message}`,
@@ -196,13 +249,21 @@ export class InferenceWorker {
         ? failure.rejection
         : new ImageRejection('failed', `failed ${attempt} times; last error: ${failure.message}`);
     try {
-      await this.#opts.sink.reject(job, rejection);
+      // Setting the file aside can meet a full or read-only rejected folder: held like a write.
+      await this.#holdThrough(delivery, 'rejected folder', () => this.#opts.sink.reject(job, rejection));
     } catch (writeErr) {
+      // Closing while the rejected folder is in trouble: set it aside next time.
+      if (this.#opts.waitOutEnvironment && classifyFailure(writeErr).kind === 'environment') {
+        this.#stopHeartbeat(delivery);
+        await delivery.nak();
+        return;
+      }
       logger.error(
         { image: job.image.path, err: String(writeErr) },
         `${job.image.path}: could not record the rejection`,
       );
     }
+    this.#stopHeartbeat(delivery);
     logger.warn({ ...where, reason: rejection.reason }, `${job.image.path} rejected: ${rejection.message}`);
     await delivery.term(rejection.message);
     this.#opts.telemetry.outcome(job, 'rejected');
