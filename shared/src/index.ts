@@ -40,6 +40,7 @@ export {
 } from './images.ts';
 export { type Job, type JobSpec, makeJob, parseJob, toInboxRelative } from './job.ts';
 export { createLogger, type Logger } from './log.ts';
+export { linksRefusedCounter } from './metrics/links.ts';
 export { collectProcessMetrics } from './metrics/process.ts';
 export { SlidingRate } from './metrics/rate.ts';
 export { isModelEnabled, type ModelRef, modelNameFromFile } from './model-name.ts';
@@ -48,6 +49,11 @@ export { jobLogFields } from './queue/exhausted.ts';
 export { type OpenedQueue, openQueue } from './queue/open.ts';
 export type { ConsumeOptions, JobDelivery, JobQueue } from './queue/types.ts';
 export { withoutCredentials } from './redact.ts';
+export {
+  LATEST_IMAGE_POINTER,
+  type LatestImagePointer,
+  recordLatestImage,
+} from './result/latest-image.ts';
 export { type ResultIdentity, ResultLedger } from './result/ledger.ts';
 export { rejectedPaths, resultPaths } from './result/paths.ts';
 export {

@@ -159,7 +159,12 @@ export async function startService<const N extends SectionName>(
         },
         readiness: () => {
           if (volume && !volume.state.ready) return volume.state;
-          return checks.map((check) => check()).find((r) => !r.ready) ?? { ready: true };
+          const results = checks.map((check) => check());
+          const notReady = results.find((r) => !r.ready);
+          if (notReady) return notReady;
+          // Ready, with what still needs an operator's eye (a broken sidecar beside a running model).
+          const notes = results.flatMap((r) => (r.reason ? [r.reason] : []));
+          return notes.length > 0 ? { ready: true, reason: notes.join('; ') } : { ready: true };
         },
         routes: (app) => app.use(router),
       });

@@ -13,6 +13,7 @@ import {
   dropImage,
   exists,
   makeDataDir,
+  metricValue,
   removeDataDir,
   resultFiles,
   sharedImage,
@@ -98,5 +99,8 @@ describe('symbolic links in the inbox', () => {
         `log lines for ${link}`,
       ).toHaveLength(1);
     }
+    expect(metricValue(await run.metrics(), 'scopehive_links_refused_total', { folder: 'inbox' })).toBe(
+      LINKS.length,
+    );
   }, 180_000);
 });

@@ -8,10 +8,10 @@ import fs from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addModel, resultFiles, waitFor } from '../integration/helpers/pipeline.ts';
 import {
-  duplicatedRows,
   leftoverTemps,
   lostImages,
   outsideSnapshot,
+  rowsWhenSettled,
   waitAllSettled,
   waitHealthy,
   writtenOutside,
@@ -86,7 +86,7 @@ async function killWhen(
 async function expectRecovered(images: readonly string[]): Promise<void> {
   await waitAllSettled(folders, images, MODELS);
   expect(await lostImages(folders, images, MODELS)).toEqual([]);
-  expect(await duplicatedRows(folders, images, MODELS)).toEqual([]);
+  expect(await rowsWhenSettled(folders, images, MODELS)).toEqual([]);
   expect(await writtenOutside(folders, outside)).toEqual([]);
   await waitHealthy(current!.url);
   // Issue 8 item 9: hidden `.tmp` files of interrupted atomic writes are removed at start.

@@ -10,9 +10,9 @@ import type { ResultDocument } from '@scopehive/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, resultFiles, sharedModel, waitFor } from '../integration/helpers/pipeline.ts';
 import {
-  duplicatedRows,
   lostImages,
   outsideSnapshot,
+  rowsWhenSettled,
   waitAllSettled,
   waitHealthy,
   writtenOutside,
@@ -84,7 +84,7 @@ describe('a model replaced mid-run', () => {
     expect(pipeline.process.exit, 'the process exited').toBeUndefined();
     await waitHealthy(pipeline.url);
     expect(await lostImages(folders, names, MODELS)).toEqual([]);
-    expect(await duplicatedRows(folders, names, MODELS)).toEqual([]);
+    expect(await rowsWhenSettled(folders, names, MODELS)).toEqual([]);
     expect(await fs.readdir(folders.rejectedDir)).toEqual([]);
     expect(await writtenOutside(folders, outside)).toEqual([]);
   }, 120_000);

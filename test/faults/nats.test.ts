@@ -7,9 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addModel, waitFor } from '../integration/helpers/pipeline.ts';
 import { get } from '../stack/helpers/stack.ts';
 import {
-  duplicatedRows,
   lostImages,
   outsideSnapshot,
+  rowsWhenSettled,
   waitAllSettled,
   waitHealthy,
   writtenOutside,
@@ -37,7 +37,7 @@ async function expectRecovered(images: readonly string[]): Promise<void> {
   await waitAllSettled(folders, images, MODELS);
   expect(await lostImages(folders, images, MODELS)).toEqual([]);
   await waitFor(async () => (await nats.jobsOutstanding()) === 0, 60_000, 'every job to be settled');
-  expect(await duplicatedRows(folders, images, MODELS)).toEqual([]);
+  expect(await rowsWhenSettled(folders, images, MODELS)).toEqual([]);
   expect(await writtenOutside(folders, outside)).toEqual([]);
   for (const service of [ingest, inference]) {
     expect(service.process.exit, `${service.name} exited`).toBeUndefined();

@@ -10,9 +10,9 @@ import type { ResultDocument } from '@scopehive/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addModel, readJson, resultFiles, waitFor } from '../integration/helpers/pipeline.ts';
 import {
-  duplicatedRows,
   lostImages,
   outsideSnapshot,
+  rowsWhenSettled,
   waitAllSettled,
   waitHealthy,
   writtenOutside,
@@ -67,7 +67,7 @@ async function expectOneCurrentResult(
   );
   expect(doc.image.bytes).toBe(bytes.length);
   expect(await lostImages(f, [image], MODELS)).toEqual([]);
-  expect(await duplicatedRows(f, [image], MODELS)).toEqual([]);
+  expect(await rowsWhenSettled(f, [image], MODELS)).toEqual([]);
   expect(await fs.readdir(f.rejectedDir)).toEqual([]);
   expect(await writtenOutside(f, outside)).toEqual([]);
   for (const p of processes) await waitHealthy(p.url);
@@ -136,6 +136,6 @@ describe('half-written and replaced files', () => {
     await waitReady(inference);
     await expectOneCurrentResult(f, outside, image, final);
     await waitFor(async () => (await nats!.jobsOutstanding()) === 0, 60_000, 'every job to be settled');
-    expect(await duplicatedRows(f, [image], MODELS)).toEqual([]);
+    expect(await rowsWhenSettled(f, [image], MODELS)).toEqual([]);
   }, 60_000);
 });

@@ -1,14 +1,14 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
-import { insideFolder, type Logger, sha256 } from '@scopehive/shared';
+import {
+  insideFolder,
+  LATEST_IMAGE_POINTER,
+  type LatestImagePointer,
+  type Logger,
+  sha256,
+} from '@scopehive/shared';
 import type { Express } from 'express';
 
-/**
- * The pointer the inference sink writes after each annotated image (the same name as
- * LATEST_IMAGE_POINTER in services/inference/src/results/latest-image.ts): `{ image, bytes, sha256 }`,
- * the image's path relative to the results folder, its size and its SHA-256.
- */
-const POINTER = '.scopehive/latest.json';
 const MAX_POINTER_BYTES = 4096;
 /** Far above any annotated JPEG; a bound so a hostile pointer cannot make the exporter read gigabytes. */
 const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
@@ -35,7 +35,9 @@ export class LatestImage {
   async read(): Promise<Buffer> {
     let text: string;
     try {
-      text = (await readRegularFile(this.resultsDir, POINTER, MAX_POINTER_BYTES)).toString('utf8');
+      text = (await readRegularFile(this.resultsDir, LATEST_IMAGE_POINTER, MAX_POINTER_BYTES)).toString(
+        'utf8',
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotServed('no annotated image yet');
       throw err;
@@ -76,12 +78,12 @@ function notServedReason(err: unknown): string {
   return String(e?.message ?? err).split('\n')[0];
 }
 
-function parsePointer(text: string): { image: string; bytes: number; sha256: string } {
+function parsePointer(text: string): LatestImagePointer {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new NotServed(`${POINTER} is not valid JSON`);
+    throw new NotServed(`${LATEST_IMAGE_POINTER} is not valid JSON`);
   }
   const p = raw as Record<string, unknown> | null;
   if (
@@ -91,7 +93,7 @@ function parsePointer(text: string): { image: string; bytes: number; sha256: str
     typeof p.sha256 !== 'string' ||
     !/^[0-9a-f]{64}$/.test(p.sha256)
   ) {
-    throw new NotServed(`${POINTER} does not name an annotated image`);
+    throw new NotServed(`${LATEST_IMAGE_POINTER} does not name an annotated image`);
   }
   return { image: p.image, bytes: p.bytes as number, sha256: p.sha256 };
 }

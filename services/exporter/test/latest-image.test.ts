@@ -3,10 +3,9 @@ import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { sha256 } from '@scopehive/shared';
+import { recordLatestImage, sha256 } from '@scopehive/shared';
 import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordLatestImage } from '../../inference/src/results/latest-image.ts';
 import { LatestImage } from '../src/latest-image.ts';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);

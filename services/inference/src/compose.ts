@@ -147,9 +147,13 @@ export async function composeInference(
   ctx.onClose(() => models.close());
   await models.start();
   hint();
-  ctx.ready(() =>
-    models.list().length > 0 ? { ready: true } : { ready: false, reason: noModelHint(config.paths.models) },
-  );
+  // Ready while a model runs; a broken sidecar or a missing models folder is named either way.
+  ctx.ready(() => {
+    const problems = models.problems().join('; ');
+    if (models.list().length === 0)
+      return { ready: false, reason: problems || noModelHint(config.paths.models) };
+    return problems ? { ready: true, reason: problems } : { ready: true };
+  });
   const share = new LocalShare({
     inboxDir: config.paths.inbox,
     resultsDir: config.paths.results,
@@ -158,6 +162,8 @@ export async function composeInference(
     logger,
     onRejected: (reason) => metrics.rejectedTotal.inc({ reason }),
   });
+  // Closed after the worker (closers run in reverse): the worker's last writes come first.
+  ctx.onClose(() => share.close());
   const worker = createAnalysisWorker({
     config,
     node: config.node.name,

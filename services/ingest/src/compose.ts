@@ -1,5 +1,11 @@
-import { type Readiness, type ResultLedger, type ServiceContext, shouldPoll } from '@scopehive/shared';
-import { Ingest, type IngestMetrics, type ModelSource } from './ingest.ts';
+import {
+  linksRefusedCounter,
+  type Readiness,
+  type ResultLedger,
+  type ServiceContext,
+  shouldPoll,
+} from '@scopehive/shared';
+import { Ingest, type ModelSource } from './ingest.ts';
 import { ModelCatalog } from './model-catalog.ts';
 
 export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue';
@@ -11,10 +17,11 @@ export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue';
  */
 export async function composeIngest(
   ctx: ServiceContext<IngestSections>,
-  options: { models?: ModelSource; ledger?: ResultLedger; metrics?: IngestMetrics } = {},
+  options: { models?: ModelSource; ledger?: ResultLedger } = {},
 ): Promise<Ingest> {
   const { config, logger } = ctx;
-  const { metrics } = options;
+  // The same counter as the model registry's in one process: links not taken, by folder.
+  const metrics = { linksRefusedTotal: linksRefusedCounter(ctx.metrics) };
   const { queue } = await ctx.queue();
   let models = options.models;
   if (!models) {

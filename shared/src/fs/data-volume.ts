@@ -10,6 +10,7 @@ import type { Readiness } from '../http/server.ts';
 export class DataVolumeCheck {
   #state: Readiness = { ready: false, reason: 'data folders not checked yet' };
   #timer?: NodeJS.Timeout;
+  #created = false;
 
   constructor(
     readonly folders: Record<string, { path: string; writable: boolean }>,
@@ -24,7 +25,9 @@ export class DataVolumeCheck {
     let next: Readiness = { ready: true };
     for (const [name, { path, writable }] of Object.entries(this.folders)) {
       try {
-        await fs.mkdir(path, { recursive: true });
+        // Created until the first good check, then only looked at: a folder that vanishes later (an
+        // NFS remount, an operator's mistake) is reported, not silently recreated on a bare mount point.
+        if (!this.#created) await fs.mkdir(path, { recursive: true });
         await fs.access(path, writable ? constants.R_OK | constants.W_OK : constants.R_OK);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? String(err);
@@ -38,6 +41,7 @@ export class DataVolumeCheck {
         break;
       }
     }
+    if (next.ready) this.#created = true;
     if (next.ready !== this.#state.ready || next.reason !== this.#state.reason) {
       this.#state = next;
       this.onChange?.(next);

@@ -32,7 +32,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ ser
   });
   app.get('/healthz', (_req, res) => {
     const h = options.health?.() ?? { ready: true };
-    res.status(h.ready ? 200 : 503).json({ status: h.ready ? 'ok' : 'unhealthy', reason: h.reason });
+    // Degraded (a full disk waited out) stays 200: a restart cannot cure it and would drop held jobs.
+    const status = !h.ready ? 'unhealthy' : h.reason ? 'degraded' : 'ok';
+    res.status(h.ready ? 200 : 503).json({ status, reason: h.reason });
   });
   app.get('/readyz', async (_req, res) => {
     const r = await options.readiness();

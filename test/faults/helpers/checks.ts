@@ -110,6 +110,25 @@ export async function duplicatedRows(
   return problems;
 }
 
+/**
+ * `duplicatedRows` once the tables have settled: a rewrite that removes superseded rows may be spaced
+ * out behind a burst of writes (csv-table.ts), so the check is repeated until it comes out clean or
+ * the deadline passes, and then its last findings are returned.
+ */
+export async function rowsWhenSettled(
+  folders: Pick<FaultFolders, 'resultsDir'>,
+  images: readonly string[],
+  models: readonly string[],
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const problems = await duplicatedRows(folders, images, models);
+    if (problems.length === 0 || Date.now() > deadline) return problems;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 type Row = Record<string, string>;
 
 /** Every entry under `dir` (links not followed) with its type, size and modification time. */

@@ -4,10 +4,11 @@ import path from 'node:path';
 import type { Logger } from '@scopehive/shared';
 
 /**
- * The hidden temporary name `writeFileAtomic` writes to before renaming: `.<name>.<12 hex>.tmp`. A
- * process killed between the two leaves one behind; nothing else on the share is named like it.
+ * Hidden temporary names a killed process can leave behind: `writeFileAtomic`'s `.<name>.<12 hex>.tmp`
+ * (between write and rename), and a table lock set aside while being taken over,
+ * `.<table>.lock.<12 hex>.stale` (results/table-lock.ts). Nothing else on the share is named like them.
  */
-const TEMPORARY_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
+const TEMPORARY_NAME = /^\..+\.[0-9a-f]{12}\.(tmp|stale)$/;
 
 export interface SweepOptions {
   /**

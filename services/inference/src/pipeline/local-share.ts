@@ -7,12 +7,12 @@ import {
   type Job,
   type Logger,
   ResultLedger,
+  recordLatestImage,
   rejectedPaths,
   resultPaths,
 } from '@scopehive/shared';
 import { ImageRejection } from '../image/rejection.ts';
 import { CsvTables } from '../results/csv-table.ts';
-import { recordLatestImage } from '../results/latest-image.ts';
 import { rejectFile } from '../results/reject-file.ts';
 import { writeResult } from '../results/write-result.ts';
 import { FolderOverrides } from './folder-settings.ts';
@@ -66,6 +66,11 @@ export class ResultsFolder implements Pick<ResultSink, 'isDone' | 'write'> {
       });
     }
   }
+
+  /** Does the table rewrites still owed (superseded rows waiting behind a burst) before stopping. */
+  close(): Promise<void> {
+    return this.#tables.settled();
+  }
 }
 
 export interface LocalShareOptions {
@@ -117,6 +122,10 @@ export class LocalShare implements ImageSource, ResultSink {
 
   write(result: AnalysisResult): Promise<void> {
     return this.#results.write(result);
+  }
+
+  close(): Promise<void> {
+    return this.#results.close();
   }
 
   /**

@@ -1,4 +1,4 @@
-import { SlidingRate } from '@scopehive/shared';
+import { linksRefusedCounter, SlidingRate } from '@scopehive/shared';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Feature sizes from 1 nm to 1 mm, three buckets per decade: nanoparticles to cells on one scale. */
@@ -72,6 +72,7 @@ export function createPipelineMetrics(
       labelNames: ['model', 'provider', 'input', 'layout'] as const,
       registers,
     }),
+    linksRefusedTotal: linksRefusedCounter(registry),
     modelLoadFailuresTotal: new Counter({
       name: 'scopehive_model_load_failures_total',
       help: 'Model files that failed to load.',

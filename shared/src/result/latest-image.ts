@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { sha256, writeFileAtomic } from '@scopehive/shared';
+import { sha256, writeFileAtomic } from '../fs/files.ts';
 
 /**
  * Where the latest annotated image is recorded, relative to the results folder. The exporter's
- * `GET /images/latest.jpg` reads it (services/exporter/src/latest-image.ts keeps the same name): it
+ * `GET /images/latest.jpg` reads it: it
  * serves only the file named here, and only while its size and SHA-256 still match, so it serves
  * nothing but an image this service wrote and never needs to watch the results folder.
  */

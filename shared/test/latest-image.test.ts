@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { sha256 } from '@scopehive/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LATEST_IMAGE_POINTER, recordLatestImage } from '../../src/results/latest-image.ts';
+import { sha256 } from '../src/fs/files.ts';
+import { LATEST_IMAGE_POINTER, recordLatestImage } from '../src/result/latest-image.ts';
 
 let resultsDir: string;
 let elsewhere: string;
