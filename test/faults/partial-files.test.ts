@@ -78,10 +78,12 @@ describe('half-written and replaced files', () => {
     folders = await makeFaultFolders();
     await addModel(folders.modelsDir, MODEL);
     const outside = await outsideSnapshot(folders);
-    // A file is complete once unchanged for the stable time: the writer's pause below is a tenth of it.
-    const stableMs = 5000;
+    // A file is complete once unchanged for the stable time. The copy stalls half-way until the
+    // watcher has noticed the half file (its debug line), then finishes at once: the stall is ordered
+    // by that signal, and the stable time leaves a margin of many seconds for a busy machine.
+    const stableMs = 15_000;
     const pipeline = await PipelineProcess.start(folders.dataDir, {
-      env: { SCOPEHIVE_STABLE_MS: String(stableMs) },
+      env: { SCOPEHIVE_STABLE_MS: String(stableMs), SCOPEHIVE_LOG_LEVEL: 'debug' },
     });
     processes.push(pipeline);
     const [[image, bytes]] = await smallPhotos('copies', 1, 'stalled');
@@ -92,8 +94,11 @@ describe('half-written and replaced files', () => {
     try {
       await handle.write(bytes, 0, half);
       await handle.sync();
-      // The fault itself: a copy that stalls half-way (not a wait for an outcome).
-      await new Promise((resolve) => setTimeout(resolve, stableMs / 10));
+      await waitFor(
+        () => pipeline.logs.some((l) => l.msg === `${image} seen; waiting until it stops changing`),
+        30_000,
+        'the watcher to notice the half-written file',
+      );
       await handle.write(bytes, half, bytes.length - half);
     } finally {
       await handle.close();

@@ -346,6 +346,15 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
       if (stats.isFile()) this.emit('stable', file, stats);
       return;
     }
+    if (entry.size === -1) {
+      // What a support session (or a test) needs to see a copy that stalls: the file was noticed and
+      // is waited for, not yet taken.
+      const { logger, name, root } = this.#opts;
+      logger?.debug(
+        { folder: name, file: path.relative(root, file), bytes: stats.size },
+        `${path.relative(root, file)} seen; waiting until it stops changing`,
+      );
+    }
     entry.size = stats.size;
     entry.mtimeMs = stats.mtimeMs;
     entry.timer = setTimeout(() => this.#check(file), this.#opts.stableMs);
