@@ -177,11 +177,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes only Grafana on port 80 and the NFS share on 2049', () => {
+  it("publishes only Grafana on port 80, the NFS share on 2049 and the hive's NATS routes on 6222", () => {
     const published = Object.fromEntries(
       services.filter(([, s]) => (s.ports ?? []).length > 0).map(([n, s]) => [n, s.ports]),
     );
-    expect(published).toEqual({ grafana: ['80:3000'], nfs: ['2049:2049/tcp'] });
+    expect(published).toEqual({ grafana: ['80:3000'], nats: ['6222:6222/tcp'], nfs: ['2049:2049/tcp'] });
   });
 
   it('restarts every service and checks the health of everything but the NATS exporter', () => {
@@ -218,10 +218,9 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('keeps JetStream on a named volume and NATS monitoring on for its exporter', () => {
+  it('builds NATS from nats/ (its configuration rendered from the environment) and keeps JetStream on a named volume', () => {
     const nats = compose.services.nats;
-    expect(nats.image).toMatch(/^nats:2\.10/);
-    expect(nats.command).toEqual(['-js', '-sd', '/data/jetstream', '-m', '8222']);
+    expect(nats.build).toEqual({ context: './nats', dockerfile: 'Dockerfile.template' });
     expect(nats.volumes).toEqual(['jetstream:/data/jetstream']);
   });
 
