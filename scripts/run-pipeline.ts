@@ -16,28 +16,60 @@ import {
   startService,
 } from '@scopehive/shared';
 
-export type PipelineSections = 'paths' | 'watch' | 'analysis' | 'runtime' | 'queue' | 'http' | 'device';
+export type PipelineSections =
+  | 'paths'
+  | 'watch'
+  | 'analysis'
+  | 'runtime'
+  | 'queue'
+  | 'http'
+  | 'device'
+  | 'hive';
 
-export interface RunningPipeline {
+export interface RunningNode {
   config: Config<PipelineSections | 'node'>;
   logger: Logger;
   /** The port actually bound (settings may ask for 0: any free port). */
   port: number;
-  models: ModelRegistry;
-  ingest: Ingest;
+  /** None on a hive node with role `microscope`: it runs no models. */
+  models?: ModelRegistry;
+  /** None on a hive node with role `worker`: it has no inbox. */
+  ingest?: Ingest;
   queue: JobQueue;
   /** Stops watching, finishes the jobs in hand, releases the models and closes the port. */
   close(): Promise<void>;
 }
 
-/** Starts ingest, inference and the exporter's part in one process, on settings from `env`. */
+/** A node with both parts: every node outside the hive, and a hive node with role `both`. */
+export interface RunningPipeline extends RunningNode {
+  models: ModelRegistry;
+  ingest: Ingest;
+}
+
+/** The whole pipeline (ingest and inference), for the callers that use both parts. */
 export async function startPipeline(
   options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
 ): Promise<RunningPipeline> {
-  let parts: Pick<RunningPipeline, 'models' | 'ingest' | 'queue'> | undefined;
+  const node = await startNode(options);
+  const { models, ingest } = node;
+  if (models && ingest) return { ...node, models, ingest };
+  await node.close();
+  throw new Error(
+    `startPipeline needs ingest and inference; SCOPEHIVE_ROLE=${node.config.hive.role} runs one`,
+  );
+}
+
+/**
+ * Starts this node's parts in one process, on settings from `env`: ingest, inference and the
+ * exporter's part, or in the hive the ones its role runs.
+ */
+export async function startNode(
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
+): Promise<RunningNode> {
+  let parts: Pick<RunningNode, 'models' | 'ingest' | 'queue'> | undefined;
   const spec: ServiceSpec<PipelineSections> = {
     name: 'scopehive',
-    sections: ['paths', 'watch', 'analysis', 'runtime', 'queue', 'http', 'device'],
+    sections: ['paths', 'watch', 'analysis', 'runtime', 'queue', 'http', 'device', 'hive'],
     folders: ({ paths }) => ({
       inbox: { path: paths.inbox, writable: true },
       models: { path: paths.models, writable: false },
@@ -48,8 +80,18 @@ export async function startPipeline(
       // One ledger: ingest and inference agree on what is done without reading a result twice.
       const ledger = new ResultLedger();
       const { queue } = await ctx.queue();
-      const { models } = await composeInference(ctx, { ledger });
-      const ingest = await composeIngest(ctx, { models, ledger });
+      const { enabled: hive, role } = ctx.config.hive;
+      let models: ModelRegistry | undefined;
+      let ingest: Ingest | undefined;
+      if (hive && role === 'microscope') {
+        // No models run here: ingest reads the models folder for names and hashes on its own.
+        ingest = await composeIngest(ctx, { ledger });
+        const jobModels = ingest.models;
+        await composeInference(ctx, { ledger, models: () => jobModels.list() });
+      } else {
+        ({ models } = await composeInference(ctx, { ledger }));
+        if (!hive || role !== 'worker') ingest = await composeIngest(ctx, { models, ledger });
+      }
       await composeExporter(ctx);
       parts = { models, ingest, queue };
     },

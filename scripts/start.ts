@@ -4,9 +4,9 @@
  * results land in ./data/results, and one port serves /metrics, /healthz and /readyz.
  */
 import { keepRunning } from '@scopehive/shared';
-import { startPipeline } from './run-pipeline.ts';
+import { startNode } from './run-pipeline.ts';
 
-const pipeline = await keepRunning(() => startPipeline());
+const pipeline = await keepRunning(() => startNode());
 const { config, logger } = pipeline;
 logger.info(
   { port: pipeline.port, inbox: config.paths.inbox, results: config.paths.results },

@@ -3,6 +3,7 @@
  * here, by concern.
  */
 
+export type { JetStreamClient } from '@nats-io/jetstream';
 export { BoundedChannel } from './channel.ts';
 export { ConfigError, StartupError } from './config/errors.ts';
 export { exitOnStartupError, startupProblem } from './config/exit.ts';
@@ -13,6 +14,8 @@ export type {
   AnalysisConfig,
   DeviceConfig,
   FetchConfig,
+  HiveConfig,
+  HiveRole,
   HttpConfig,
   LogLevel,
   NodeConfig,
@@ -26,6 +29,10 @@ export { exists, sha256, sha256File, writeFileAtomic } from './fs/files.ts';
 export { isNetworkFileSystem, shouldPoll } from './fs/mounts.ts';
 export { insideFolder, isOutsideFolder, OutsideFolderError } from './fs/safe-path.ts';
 export { isHiddenOrPartial, StableFiles, type StableFilesOptions } from './fs/stable-files.ts';
+export { type ImageOrigin, ImageStore } from './hive/image-store.ts';
+export { FileChangedError, isObjectMissing } from './hive/object-errors.ts';
+export type { HiveResult } from './hive/result-message.ts';
+export { consumeResults, ensureResultsStream, publishResult, type ResultsConsumer } from './hive/results.ts';
 export { type Readiness, startHttpServer } from './http/server.ts';
 export {
   formatForExtension,

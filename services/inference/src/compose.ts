@@ -6,8 +6,10 @@ import fs from 'node:fs/promises';
 import {
   type AnalysisConfig,
   type Config,
+  ImageStore,
   type JobQueue,
   type Logger,
+  type ModelRef,
   modelNameFromFile,
   type ResultLedger,
   type RuntimeConfig,
@@ -20,6 +22,9 @@ import type { LoadedModel, ModelSet } from './model/model.ts';
 import { ModelRegistry } from './model/registry.ts';
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
 import { readSidecar } from './model/sidecar.ts';
+import { startHiveResultsWriter } from './pipeline/hive-results.ts';
+import { HiveSink } from './pipeline/hive-sink.ts';
+import { HiveSource } from './pipeline/hive-source.ts';
 import { sweepLeftovers } from './pipeline/leftovers.ts';
 import { LocalShare } from './pipeline/local-share.ts';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/metrics.ts';
@@ -122,23 +127,104 @@ export function createAnalysisWorker(options: AnalysisWorkerOptions): InferenceW
   });
 }
 
-export type InferenceSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'queue' | 'http';
+export type InferenceSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'queue' | 'http' | 'hive';
+
+export interface ComposeInferenceOptions {
+  ledger?: ResultLedger;
+  /**
+   * Hive mode on a microscope node without inference: the models its jobs are made for (ingest's),
+   * so that the result writer knows when an image is finished. With inference, the registry's.
+   */
+  models?: () => readonly ModelRef[];
+}
 
 /**
  * Inference on this node's share: models from the models folder, jobs from the queue, results to
- * the results folder. Used by the inference container and by `npm start`.
+ * the results folder. Used by the inference container and by `npm start`. In hive mode images and
+ * results of other nodes travel through JetStream; a microscope-only node runs no models, only the
+ * writer of the results other nodes send back.
  */
 export async function composeInference(
   ctx: ServiceContext<InferenceSections>,
-  options: { ledger?: ResultLedger } = {},
-): Promise<{ models: ModelRegistry; metrics: PipelineMetrics }> {
+  options: ComposeInferenceOptions = {},
+): Promise<{ models?: ModelRegistry; metrics: PipelineMetrics }> {
   const { config, logger } = ctx;
   const startedAt = new Date();
-  const { queue } = await ctx.queue();
+  const { queue, jetstream } = await ctx.queue();
   const metrics = createPipelineMetrics(ctx.metrics, {
     rateWindowS: config.http.rateWindowS,
     queueDepth: () => queue.depth(),
   });
+  const { role } = config.hive;
+  // The settings refuse hive mode without NATS_URL, so the hive always has its connection here.
+  const hive = config.hive.enabled && jetstream ? { js: jetstream, role } : undefined;
+  // A worker-only node has no share of its own: every job's bytes and results travel.
+  const share =
+    hive?.role === 'worker'
+      ? undefined
+      : new LocalShare({
+          inboxDir: config.paths.inbox,
+          resultsDir: config.paths.results,
+          rejectedDir: config.paths.rejected,
+          ledger: options.ledger,
+          logger,
+          onRejected: (reason) => metrics.rejectedTotal.inc({ reason }),
+        });
+  // Closed after the worker (closers run in reverse): the worker's last writes come first.
+  if (share) ctx.onClose(() => share.close());
+  const models = hive?.role === 'microscope' ? undefined : await startModels(ctx, metrics);
+  const images = hive ? await ImageStore.open(hive.js, { replicas: 1 }) : undefined;
+  if (hive && images && share) {
+    const writer = startHiveResultsWriter({
+      node: config.node.name,
+      js: hive.js,
+      share,
+      images,
+      models: options.models ?? (() => models?.list() ?? []),
+      logger,
+      signal: ctx.signal,
+    });
+    ctx.onClose(() => writer.close());
+  }
+  if (models) {
+    const source = hive && images ? new HiveSource({ node: config.node.name, share, images }) : share;
+    const sink = hive ? new HiveSink({ node: config.node.name, share, js: hive.js, logger }) : share;
+    if (!source || !sink) throw new Error('inference needs a share or the hive');
+    const worker = createAnalysisWorker({
+      config,
+      node: config.node.name,
+      queue,
+      models,
+      source,
+      sink,
+      logger,
+      metrics,
+      // A full or read-only share is waited out: the images stay in the inbox until it clears.
+      waitOutEnvironment: true,
+      folders: { inbox: config.paths.inbox, results: config.paths.results, rejected: config.paths.rejected },
+    });
+    worker.start();
+    ctx.onClose(() => worker.close());
+    ctx.ready(() => worker.readiness());
+    ctx.degraded(() => worker.readiness());
+  }
+  if (share) {
+    const swept = sweepLeftovers([config.paths.results, config.paths.rejected], {
+      before: startedAt,
+      logger,
+      signal: ctx.signal,
+    });
+    ctx.onClose(() => swept);
+  }
+  return { models, metrics };
+}
+
+/** The live models folder, with readiness and the hint shown while it is empty. */
+async function startModels(
+  ctx: ServiceContext<InferenceSections>,
+  metrics: PipelineMetrics,
+): Promise<ModelRegistry> {
+  const { config, logger } = ctx;
   const models = createModelRegistry(config, logger, metrics);
   const hint = () => {
     if (models.list().length === 0) logger.warn(noModelHint(config.paths.models));
@@ -154,38 +240,5 @@ export async function composeInference(
       return { ready: false, reason: problems || noModelHint(config.paths.models) };
     return problems ? { ready: true, reason: problems } : { ready: true };
   });
-  const share = new LocalShare({
-    inboxDir: config.paths.inbox,
-    resultsDir: config.paths.results,
-    rejectedDir: config.paths.rejected,
-    ledger: options.ledger,
-    logger,
-    onRejected: (reason) => metrics.rejectedTotal.inc({ reason }),
-  });
-  // Closed after the worker (closers run in reverse): the worker's last writes come first.
-  ctx.onClose(() => share.close());
-  const worker = createAnalysisWorker({
-    config,
-    node: config.node.name,
-    queue,
-    models,
-    source: share,
-    sink: share,
-    logger,
-    metrics,
-    // A full or read-only share is waited out: the images stay in the inbox until it clears.
-    waitOutEnvironment: true,
-    folders: { inbox: config.paths.inbox, results: config.paths.results, rejected: config.paths.rejected },
-  });
-  worker.start();
-  ctx.onClose(() => worker.close());
-  ctx.ready(() => worker.readiness());
-  ctx.degraded(() => worker.readiness());
-  const swept = sweepLeftovers([config.paths.results, config.paths.rejected], {
-    before: startedAt,
-    logger,
-    signal: ctx.signal,
-  });
-  ctx.onClose(() => swept);
-  return { models, metrics };
+  return models;
 }

@@ -8,7 +8,7 @@ import { composeInference } from './compose.ts';
 
 await runMain({
   name: 'inference',
-  sections: ['paths', 'analysis', 'runtime', 'watch', 'queue', 'http'],
+  sections: ['paths', 'analysis', 'runtime', 'watch', 'queue', 'http', 'hive'],
   folders: ({ paths }) => ({
     models: { path: paths.models, writable: false },
     inbox: { path: paths.inbox, writable: true },

@@ -1,4 +1,5 @@
 import {
+  ImageStore,
   linksRefusedCounter,
   type Readiness,
   type ResultLedger,
@@ -8,7 +9,7 @@ import {
 import { Ingest, type ModelSource } from './ingest.ts';
 import { ModelCatalog } from './model-catalog.ts';
 
-export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue';
+export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue' | 'hive';
 
 /**
  * Ingest on this node's inbox: one job per (complete image, model) onto the queue. In its own
@@ -22,7 +23,10 @@ export async function composeIngest(
   const { config, logger } = ctx;
   // The same counter as the model registry's in one process: links not taken, by folder.
   const metrics = { linksRefusedTotal: linksRefusedCounter(ctx.metrics) };
-  const { queue } = await ctx.queue();
+  const { queue, jetstream } = await ctx.queue();
+  // Hive mode: other nodes fetch the bytes from JetStream (the settings made sure NATS is there).
+  const images =
+    config.hive.enabled && jetstream ? await ImageStore.open(jetstream, { replicas: 1 }) : undefined;
   let models = options.models;
   if (!models) {
     const catalog = new ModelCatalog({
@@ -51,6 +55,7 @@ export async function composeIngest(
     logger,
     ledger: options.ledger,
     metrics,
+    images,
   });
   await ingest.start();
   ctx.onClose(() => ingest.close());

@@ -1,6 +1,8 @@
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import {
+  FileChangedError,
+  type ImageStore,
   isImageFile,
   type JobQueue,
   type Logger,
@@ -44,6 +46,8 @@ export interface IngestOptions {
   /** Files hashed and checked at once. */
   concurrency?: number;
   metrics?: IngestMetrics;
+  /** Hive mode: each image's bytes go here before its jobs are published, for other nodes to fetch. */
+  images?: Pick<ImageStore, 'put'>;
 }
 
 interface Known {
@@ -89,6 +93,11 @@ export class Ingest {
     this.#watcher.on('error', (err) =>
       options.logger.error({ err: err.message }, `inbox watch failed: ${err.message}`),
     );
+  }
+
+  /** The models jobs are made for (the origin's result writer asks when an image is finished). */
+  get models(): ModelSource {
+    return this.#opts.models;
   }
 
   async start(): Promise<void> {
@@ -187,10 +196,15 @@ export class Ingest {
         known.sha256 = sha256(`unreadable ${file} ${known.size} ${known.mtimeMs}`);
       }
     }
+    let stored = false;
     for (const model of models) {
       const { json } = resultPaths(this.#opts.resultsDir, image, model.name);
       if (await this.#ledger.isCurrent(json, { imageSha256: known.sha256, modelSha256: model.sha256 }))
         continue;
+      if (!stored) {
+        if (!(await this.#store(file, image, known.sha256))) return;
+        stored = true;
+      }
       await this.#opts.queue.publish(
         makeJob({
           origin: this.#opts.node,
@@ -199,6 +213,25 @@ export class Ingest {
           seenAt: known.seenAt,
         }),
       );
+    }
+  }
+
+  /**
+   * Hive mode: the bytes are stored (idempotently, by hash) before any job names them. A file that
+   * changed since it was hashed is left for this round: its change is seen and it comes again.
+   */
+  async #store(file: string, image: string, sha: string): Promise<boolean> {
+    const { images, node, logger } = this.#opts;
+    if (!images) return true;
+    try {
+      await images.put(file, sha, { origin: { node, path: image } });
+      return true;
+    } catch (err) {
+      if (err instanceof FileChangedError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        logger.info({ image }, `${image} changed while it was stored; taken again when it settles`);
+        return false;
+      }
+      throw err;
     }
   }
 }

@@ -7,7 +7,7 @@ import { composeIngest } from './compose.ts';
 
 await runMain({
   name: 'ingest',
-  sections: ['paths', 'watch', 'analysis', 'queue', 'http'],
+  sections: ['paths', 'watch', 'analysis', 'queue', 'http', 'hive'],
   folders: ({ paths }) => ({
     inbox: { path: paths.inbox, writable: false },
     models: { path: paths.models, writable: false },

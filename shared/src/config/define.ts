@@ -24,7 +24,7 @@ export interface Section<S extends SettingsOf = SettingsOf, V = unknown> {
   title: string;
   settings: S;
   /** Problems between values of this section (each one line), checked once every value parsed. */
-  check?: (values: ValuesOf<S>) => string[];
+  check?: (values: ValuesOf<S>, env: NodeJS.ProcessEnv) => string[];
   /** Derived values: defaults that depend on other settings, absolute paths. */
   resolve: (values: ValuesOf<S>) => V;
 }

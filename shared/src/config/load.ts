@@ -48,7 +48,7 @@ export function loadConfig<const N extends SectionName>(
     const parsed = parseSettings(s.settings, env);
     problems.push(...parsed.problems);
     if (parsed.problems.length > 0) continue;
-    const crossProblems = s.check?.(parsed.values) ?? [];
+    const crossProblems = s.check?.(parsed.values, env) ?? [];
     problems.push(...crossProblems);
     if (crossProblems.length === 0) config[name] = s.resolve(parsed.values);
   }

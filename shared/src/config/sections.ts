@@ -9,6 +9,7 @@ import type {
   AnalysisConfig,
   DeviceConfig,
   FetchConfig,
+  HiveConfig,
   HttpConfig,
   NodeConfig,
   PathsConfig,
@@ -270,6 +271,26 @@ const device = section({
   resolve: (v): DeviceConfig => v,
 });
 
+const hive = section({
+  title: 'Hive',
+  settings: {
+    enabled: setting.bool(
+      'SCOPEHIVE_HIVE',
+      'Hive mode: image bytes and results travel between nodes through NATS JetStream (needs `NATS_URL`).',
+      false,
+    ),
+    role: setting.oneOf(
+      'SCOPEHIVE_ROLE',
+      'What this node does in the hive: `microscope` (inbox, ingest, result writer), `worker` (inference only) or `both`.',
+      'both',
+      ['microscope', 'worker', 'both'] as const,
+    ),
+  },
+  // The hive's parts live in JetStream: without a server there is nothing to share work through.
+  check: (v, env) => (v.enabled && !env.NATS_URL?.trim() ? ['SCOPEHIVE_HIVE=true needs NATS_URL'] : []),
+  resolve: (v): HiveConfig => v,
+});
+
 const fetch = section({
   title: 'Downloading the default model',
   settings: {
@@ -287,7 +308,7 @@ const fetch = section({
 });
 
 /** Every section, in the README's order. */
-export const sections = { paths, watch, analysis, runtime, queue, http, node, device, fetch };
+export const sections = { paths, watch, analysis, runtime, queue, http, node, device, hive, fetch };
 
 export type SectionName = keyof typeof sections;
 export type SectionConfig<N extends SectionName> = ReturnType<(typeof sections)[N]['resolve']>;

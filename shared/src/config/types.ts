@@ -66,3 +66,11 @@ export interface FetchConfig {
   modelUrl: string;
   modelSha256: string | undefined;
 }
+
+export type HiveRole = 'microscope' | 'worker' | 'both';
+
+export interface HiveConfig {
+  /** SCOPEHIVE_HIVE: image bytes and results travel through NATS JetStream between nodes. */
+  enabled: boolean;
+  role: HiveRole;
+}

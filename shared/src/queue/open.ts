@@ -1,3 +1,4 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { EmbeddedQueue } from './embedded.ts';
 import { jobLogFields, type OnExhausted } from './exhausted.ts';
@@ -29,6 +30,8 @@ export interface OpenedQueue {
   /** For readiness. */
   connected(): boolean;
   engine: 'jetstream' | 'embedded';
+  /** The JetStream client of the queue's connection, for the hive; unset with the embedded queue. */
+  jetstream?: JetStreamClient;
 }
 
 /**
@@ -49,7 +52,7 @@ export async function openQueue(config: QueueConfig, options: OpenQueueOptions):
       onExhausted,
       signal: options.signal,
     });
-    return { queue, connected: () => queue.isConnected(), engine: 'jetstream' };
+    return { queue, connected: () => queue.isConnected(), engine: 'jetstream', jetstream: queue.jetstream() };
   }
   const queue = new EmbeddedQueue({
     capacity: config.capacity,

@@ -121,6 +121,26 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig errors', () => {
+  it('refuses hive mode without NATS in one line, and is off with role both by default', () => {
+    expect(load({}).hive).toEqual({ enabled: false, role: 'both' });
+    expect(errorOf(['hive'], { SCOPEHIVE_HIVE: 'true' }).problems).toEqual([
+      'SCOPEHIVE_HIVE=true needs NATS_URL',
+    ]);
+    expect(
+      loadConfig(['hive'], {
+        SCOPEHIVE_HIVE: 'true',
+        NATS_URL: 'nats://127.0.0.1:4222',
+        SCOPEHIVE_ROLE: 'worker',
+      }).config.hive,
+    ).toEqual({
+      enabled: true,
+      role: 'worker',
+    });
+    expect(errorOf(['hive'], { SCOPEHIVE_ROLE: 'gpu' }).message).toMatch(
+      /^SCOPEHIVE_ROLE="gpu" is invalid: expected one of microscope, worker, both$/,
+    );
+  });
+
   it('is one line naming the variable, the value and what was expected, for one bad value', () => {
     const err = errorOf(allSections, { SCOPEHIVE_PORT: 'abc' });
     expect(err.name).toBe('ConfigError');

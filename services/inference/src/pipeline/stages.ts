@@ -29,7 +29,8 @@ export interface AnalysisResult {
 export interface ResultSink {
   /** True when a current result exists for this job's image content (`imageSha256`) and model. */
   isDone(job: Job, imageSha256: string): Promise<boolean>;
-  write(result: AnalysisResult): Promise<void>;
+  /** `job` is the job the result answers (a hive sink sends it back to the job's origin). */
+  write(result: AnalysisResult, job: Job): Promise<void>;
   /** Records that the job's image cannot be analysed (moved aside on the share, listed by the CLI). */
   reject(job: Job, rejection: ImageRejection): Promise<void>;
 }

@@ -197,7 +197,7 @@ export class InferenceWorker {
       let writeMs = 0;
       await this.#holdThrough(delivery, 'results folder', async () => {
         const t = performance.now();
-        await this.#opts.sink.write(result);
+        await this.#opts.sink.write(result, delivery.job);
         writeMs = performance.now() - t;
       });
       const timings = { ...result.doc.timings, write: result.doc.timings.write + writeMs };

@@ -162,6 +162,11 @@ export class JetStreamQueue implements JobQueue {
   }
 
   /** For readiness: connected to NATS right now. */
+  /** The queue's JetStream client, shared by the hive's parts (image store, results) on this connection. */
+  jetstream(): JetStreamClient {
+    return this.#js;
+  }
+
   isConnected(): boolean {
     return this.#connected();
   }

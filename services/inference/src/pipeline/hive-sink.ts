@@ -1,0 +1,54 @@
+import { type JetStreamClient, type Job, type Logger, publishResult } from '@scopehive/shared';
+import type { ImageRejection } from '../image/rejection.ts';
+import type { LocalShare } from './local-share.ts';
+import type { AnalysisResult, ResultSink } from './stages.ts';
+
+export interface HiveSinkOptions {
+  /** This node's name: results of jobs with this origin are written to the share. */
+  node: string;
+  /** This node's share; none on a worker-only node. */
+  share?: LocalShare;
+  js: JetStreamClient;
+  logger: Logger;
+}
+
+/**
+ * Results in the hive: the origin's own to its share, every other node's back to that node through
+ * the results stream, where its writer takes them (atomically and idempotently, as here).
+ */
+export class HiveSink implements ResultSink {
+  constructor(private readonly opts: HiveSinkOptions) {}
+
+  /**
+   * Another node's ledger is not readable from here: its jobs are analysed, and a result it already
+   * has is harmless (its writer keeps one current set of rows).
+   */
+  isDone(job: Job, imageSha256: string): Promise<boolean> {
+    const { share } = this.opts;
+    if (share && this.#own(job)) return share.isDone(job, imageSha256);
+    return Promise.resolve(false);
+  }
+
+  async write(result: AnalysisResult, job: Job): Promise<void> {
+    const { share, js, logger } = this.opts;
+    if (share && this.#own(job)) return share.write(result);
+    await publishResult(js, { job, doc: result.doc, annotated: result.annotated }, { log: logger });
+  }
+
+  /**
+   * Another node's image cannot be set aside on its share from here; for now the rejection is only
+   * logged (and the job acknowledged by the worker).
+   */
+  async reject(job: Job, rejection: ImageRejection): Promise<void> {
+    const { share, logger } = this.opts;
+    if (share && this.#own(job)) return share.reject(job, rejection);
+    logger.warn(
+      { image: job.image.path, origin: job.origin, reason: rejection.reason },
+      `${job.image.path} of node ${job.origin} not analysed (${rejection.reason}): ${rejection.message}`,
+    );
+  }
+
+  #own(job: Job): boolean {
+    return job.origin === this.opts.node;
+  }
+}

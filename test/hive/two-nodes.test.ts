@@ -1,0 +1,192 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ImageStore, isObjectMissing, type ResultDocument, resultPaths } from '@scopehive/shared';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningNode, startNode } from '../../scripts/run-pipeline.ts';
+import { findNatsServer, freePort } from '../../shared/test/helpers/nats-server.ts';
+import { sharedImage, sharedModel } from '../integration/helpers/pipeline.ts';
+
+/**
+ * Two hive nodes in this process on a real three-server NATS cluster: A is a microscope (inbox and
+ * result writer, no models run), B a worker (models only, no share). An image dropped on A is
+ * analysed on B, and its result comes back to A's share alone, once; its bytes then leave the bucket.
+ */
+
+interface Server {
+  url: string;
+  proc: ChildProcess;
+}
+
+const servers: Server[] = [];
+const dirs: string[] = [];
+const nodes: RunningNode[] = [];
+let nc: NatsConnection | undefined;
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function tempDir(name: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `scopehive-hive-${name}-`));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Three JetStream servers routed to each other on loopback: one cluster, as three devices would be. */
+async function startCluster(): Promise<void> {
+  const ports = await Promise.all(
+    [0, 1, 2].map(async () => ({ client: await freePort(), route: await freePort() })),
+  );
+  const routes = ports.map((p) => `nats://127.0.0.1:${p.route}`).join(',');
+  for (const [i, p] of ports.entries()) {
+    const store = await tempDir(`nats${i}`);
+    const args = [
+      '-js',
+      '-sd',
+      store,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(p.client),
+      '-n',
+      `n${i}`,
+      '--cluster_name',
+      'hive',
+      '--cluster',
+      `nats://127.0.0.1:${p.route}`,
+      '--routes',
+      routes,
+    ];
+    const proc = spawn(findNatsServer(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (chunk: string) => {
+      if (log.length < 200_000) log += chunk;
+    });
+    servers.push({ url: `nats://127.0.0.1:${p.client}`, proc });
+    await waitFor(`nats server ${i} to start`, () => log.includes('Server is ready')).catch((err: Error) => {
+      throw new Error(`${err.message}; its log:\n${log}`);
+    });
+  }
+  // JetStream answers once the cluster has elected its meta leader.
+  nc = await connect({ servers: servers[0]?.url });
+  const client = nc;
+  await waitFor('JetStream in the cluster', async () => {
+    try {
+      await new Objm(client).create('scopehive-probe', { replicas: 1 });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function node(
+  name: string,
+  url: string,
+  env: Record<string, string>,
+): Promise<{ dir: string; run: RunningNode }> {
+  const dir = await tempDir(name);
+  for (const folder of ['inbox', 'models', 'results', 'rejected']) await fs.mkdir(path.join(dir, folder));
+  const logger = pino({ level: 'info' }, new Writable({ write: (_c, _e, cb) => cb() }));
+  const run = await startNode({
+    env: {
+      SCOPEHIVE_DATA_DIR: dir,
+      SCOPEHIVE_NODE_NAME: name,
+      SCOPEHIVE_PORT: '0',
+      SCOPEHIVE_STABLE_MS: '300',
+      SCOPEHIVE_POLLING: 'false',
+      SCOPEHIVE_HIVE: 'true',
+      NATS_URL: url,
+      ...env,
+    },
+    logger,
+  });
+  nodes.push(run);
+  return { dir, run };
+}
+
+async function files(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+describe('two hive nodes', () => {
+  let a: { dir: string; run: RunningNode };
+  let b: { dir: string; run: RunningNode };
+
+  beforeAll(async () => {
+    await startCluster();
+    const model = sharedModel('yolo11n_int8');
+    a = await node('microscope-a', servers[0]?.url ?? '', { SCOPEHIVE_ROLE: 'microscope' });
+    b = await node('worker-b', servers[2]?.url ?? '', { SCOPEHIVE_ROLE: 'worker' });
+    // A reads its models folder only for names and hashes (its jobs' models); B runs the model.
+    await fs.copyFile(model, path.join(a.dir, 'models', 'yolo11n_int8.onnx'));
+    await fs.copyFile(model, path.join(b.dir, 'models', 'yolo11n_int8.onnx'));
+    await waitFor('B to load the model', () => (b.run.models?.list().length ?? 0) > 0, 60_000);
+  });
+
+  afterAll(async () => {
+    for (const run of nodes.splice(0)) await run.close();
+    await nc?.close();
+    for (const s of servers.splice(0)) {
+      const exited = new Promise((r) => s.proc.once('exit', r));
+      s.proc.kill('SIGTERM');
+      await exited;
+    }
+    for (const dir of dirs.splice(0)) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('analyses the microscope’s image on the worker and writes the result only on the microscope, once', async () => {
+    expect(a.run.models).toBeUndefined();
+    expect(b.run.ingest).toBeUndefined();
+    await fs.copyFile(sharedImage('bus.jpg'), path.join(a.dir, 'inbox', 'bus.jpg'));
+    const { json } = resultPaths(path.join(a.dir, 'results'), 'bus.jpg', 'yolo11n_int8');
+    await waitFor(
+      'the result on A',
+      () =>
+        fs.access(json).then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    );
+    const doc = JSON.parse(await fs.readFile(json, 'utf8')) as ResultDocument;
+    expect(doc.node).toBe('worker-b');
+    expect(doc.detections.length).toBeGreaterThan(0);
+
+    // The image's bytes leave the bucket once its one model's result is written.
+    const client = nc as NatsConnection;
+    const images = await ImageStore.open(client, { replicas: 1 });
+    await waitFor('the image object to be removed', () =>
+      images.read(doc.image.sha256).then(
+        () => false,
+        (err) => isObjectMissing(err),
+      ),
+    );
+    // Nothing waits in the results stream: the one result was written and acknowledged.
+    const jsm = await jetstreamManager(client);
+    await waitFor('the results stream to be empty', async () => {
+      const info = await jsm.streams.info('SCOPEHIVE_RESULTS');
+      return info.state.messages === 0;
+    });
+    const aFiles = await files(path.join(a.dir, 'results'));
+    expect(aFiles.filter((f) => f.endsWith('.json') && !f.startsWith('.'))).toEqual([
+      path.relative(path.join(a.dir, 'results'), json),
+    ]);
+    expect(await files(path.join(b.dir, 'results'))).toEqual([]);
+    expect(await files(path.join(b.dir, 'rejected'))).toEqual([]);
+  });
+});
