@@ -188,6 +188,9 @@ fi
 
 [ -z "$node_name" ] || printf 'server_name: "%s"\n' "$node_name"
 printf 'host: "%s"\nport: %s\n' "$host" "$client_port"
+# A result travels back to its origin with its annotated image in one message (shared/src/hive/results.ts):
+# NATS's default of 1 MB would leave larger images out.
+printf 'max_payload: 8MB\n'
 printf 'http: "%s:%s"\n' "$host" "$monitor_port"
 if [ "$jetstream" = true ]; then
     printf 'jetstream {\n  store_dir: "%s"\n}\n' "$store"

@@ -85,6 +85,7 @@ describe('nats/render-config.sh', () => {
     expect(lines(r.stdout)).toEqual([
       'host: "0.0.0.0"',
       'port: 4222',
+      'max_payload: 8MB',
       'http: "0.0.0.0:8222"',
       'jetstream {',
       'store_dir: "/data/jetstream"',
@@ -108,6 +109,7 @@ describe('nats/render-config.sh', () => {
     const l = lines(r.stdout);
     expect(l[0]).toBe(`server_name: "${member.BALENA_DEVICE_UUID}"`);
     expect(l).toContain('port: 4222');
+    expect(l).toContain('max_payload: 8MB');
     const cluster = l.slice(l.indexOf('cluster {'));
     expect(cluster).toEqual([
       'cluster {',
