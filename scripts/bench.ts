@@ -42,6 +42,7 @@ import {
   startService,
 } from '@scopehive/shared';
 import { Registry } from 'prom-client';
+import { bare, bareParallel } from './bench/bare.ts';
 import { runBurst } from './bench/burst.ts';
 import { makeMicrographs, makePhotos } from './bench/inputs.ts';
 import { printReport } from './bench/report.ts';
@@ -73,31 +74,6 @@ const modelFile = args.model ?? path.join(shared, 'models/yolov8n-fp32.onnx');
 const rounds = Number(args.rounds);
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-bench-'));
 type BenchSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'queue';
-
-/**
- * Bare ONNX Runtime: `session.run` one input after another on one session with ONNX Runtime's
- * default threads, inputs prepared beforehand: the reference the pipeline is measured against.
- */
-async function bare(session: SessionThread, tensors: Float32Array[], dims: number[]): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < tensors.length; i++) tensors[i] = (await session.run(tensors[i], dims)).input;
-  return (performance.now() - t0) / 1000;
-}
-
-/** The best the runtime alone does here: the pipeline's own sessions, all busy at once. */
-async function bareParallel(model: LoadedModel, tensors: Float32Array[]): Promise<number> {
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: model.replicas }, async () => {
-      while (next < tensors.length) {
-        const i = next++;
-        tensors[i] = (await model.run(tensors[i])).input;
-      }
-    }),
-  );
-  return (performance.now() - t0) / 1000;
-}
 
 async function pipeline(
   ctx: ServiceContext<BenchSections>,

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the table's index, its rewrites and the cross-process rules below share one
+// state per table; the design is described in the comment under the imports.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
