@@ -6,6 +6,8 @@
  * For a round particle the box area is 4/π ≈ 1.27 times the particle's, so box ECD is ≈ 1.13 times
  * the true diameter; results state this rather than hide it.
  */
+
+import type { ResultSizeStats } from '@scopehive/shared';
 import type { Box, Detection } from './types.ts';
 
 export interface PixelSize {
@@ -44,18 +46,11 @@ export interface Feature {
   centroidYNm?: number;
 }
 
-export interface SizeStats {
-  count: number;
-  mean: number;
-  /** sample SD (n − 1); 0 when n < 2 */
-  sd: number;
-  median: number;
-  d10: number;
-  d50: number;
-  d90: number;
-  min: number;
-  max: number;
-}
+/**
+ * Size statistics (sample SD, n − 1; 0 when n < 2): the same shape as the result document's, so
+ * there is one definition of what a summary holds.
+ */
+export type SizeStats = ResultSizeStats;
 
 export interface ClassSummary {
   className: string;
