@@ -146,19 +146,20 @@ async function makeServer(plan: ServerPlan, configDir: string): Promise<ClusterS
     await exited;
     clearTimeout(timer);
   };
+  const isRunning = () => proc !== undefined && proc.exitCode === null && proc.signalCode === null;
   return {
     name: plan.name,
     url: `nats://127.0.0.1:${plan.clientPort}`,
     monitorPort: plan.monitorPort,
     routePort: plan.routePort,
     get running() {
-      return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
+      return isRunning();
     },
     log: () => log,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
     async start() {
-      if (this.running) return;
+      if (isRunning()) return;
       const p = spawn(bin, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
       proc = p;
       live.add(p);

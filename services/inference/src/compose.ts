@@ -136,6 +136,11 @@ export interface ComposeInferenceOptions {
    * so that the result writer knows when an image is finished. With inference, the registry's.
    */
   models?: () => readonly ModelRef[];
+  /**
+   * Models ready to run, used instead of the models folder (the hive simulation's stand-ins). The
+   * returned `models` is then undefined: there is no registry.
+   */
+  modelSet?: ModelSet;
 }
 
 /**
@@ -172,7 +177,9 @@ export async function composeInference(
         });
   // Closed after the worker (closers run in reverse): the worker's last writes come first.
   if (share) ctx.onClose(() => share.close());
-  const models = hive?.role === 'microscope' ? undefined : await startModels(ctx, metrics);
+  const registry =
+    hive?.role === 'microscope' || options.modelSet ? undefined : await startModels(ctx, metrics);
+  const models: ModelSet | undefined = options.modelSet ?? registry;
   const images = hive ? await ImageStore.open(hive.js, { replicas: 1 }) : undefined;
   if (hive && images && share) {
     const writer = startHiveResultsWriter({
@@ -216,7 +223,7 @@ export async function composeInference(
     });
     ctx.onClose(() => swept);
   }
-  return { models, metrics };
+  return { models: registry, metrics };
 }
 
 /** The live models folder, with readiness and the hint shown while it is empty. */
