@@ -89,8 +89,8 @@ describe('Grafana provisioning', () => {
 });
 
 describe('dashboards', () => {
-  it('are the Microscope and Device dashboards, with distinct uids', () => {
-    expect(dashboards.map(([, d]) => d.title).sort()).toEqual(['Device', 'Microscope']);
+  it('are the Microscope, Device and Hive dashboards, with distinct uids', () => {
+    expect(dashboards.map(([, d]) => d.title).sort()).toEqual(['Device', 'Hive', 'Microscope']);
     expect(new Set(dashboards.map(([, d]) => d.uid)).size).toBe(dashboards.length);
   });
 

@@ -79,6 +79,15 @@ export class EmbeddedQueue implements JobQueue {
     return this.#entries.size;
   }
 
+  /** Every job not in someone's hands: waiting, or waiting out a nak's delay. */
+  async waitingByModel(): Promise<Map<string, number>> {
+    const waiting = new Map<string, number>();
+    for (const { job, delivery } of this.#entries.values()) {
+      if (delivery === 0) waiting.set(job.model.name, (waiting.get(job.model.name) ?? 0) + 1);
+    }
+    return waiting;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const e of this.#entries.values()) clearTimeout(e.timer);

@@ -35,5 +35,10 @@ export interface JobQueue {
   consume(options?: ConsumeOptions): AsyncIterable<JobDelivery>;
   /** Jobs waiting plus jobs in flight. */
   depth(): Promise<number>;
+  /**
+   * Jobs waiting to be delivered (in flight not counted), by model: the model's name, or on
+   * JetStream its subject token (the name itself unless it holds characters a subject cannot).
+   */
+  waitingByModel(): Promise<Map<string, number>>;
   close(): Promise<void>;
 }

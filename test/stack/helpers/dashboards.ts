@@ -59,16 +59,23 @@ function allPanels(panels: Panel[]): Panel[] {
   return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
 }
 
-function readDashboards(dir: string): Dashboard[] {
+/** Which dashboard files of the folder: all but `except`, or only `only`. */
+export interface DashboardFiles {
+  only?: readonly string[];
+  except?: readonly string[];
+}
+
+function readDashboards(dir: string, files: DashboardFiles = {}): Dashboard[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
+    .filter((f) => (files.only ? files.only.includes(f) : !files.except?.includes(f)))
     .sort()
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Dashboard);
 }
 
-/** Every PromQL query of every panel (hidden ones too) of every dashboard file in `dir`. */
-export function dashboardQueries(dir: string): PanelQuery[] {
-  return readDashboards(dir).flatMap((d) => {
+/** Every PromQL query of every panel (hidden ones too) of the dashboard files in `dir`. */
+export function dashboardQueries(dir: string, files: DashboardFiles = {}): PanelQuery[] {
+  return readDashboards(dir, files).flatMap((d) => {
     const variables = (d.templating?.list ?? []).map((v) => v.name);
     return allPanels(d.panels ?? []).flatMap((p) =>
       (p.targets ?? [])
@@ -97,4 +104,56 @@ export function proxiedImages(dir: string, datasourceUid: string): Array<{ panel
         .map((m) => ({ panel: `${d.title}: ${p.title}`, path: `/${m[1].slice(prefix.length)}` })),
     ),
   );
+}
+
+/** An instant query through Prometheus's HTTP API: data means at least one series with a number. */
+export async function instantQuery(
+  prometheusUrl: string,
+  promql: string,
+): Promise<{ hasData: boolean; text: string }> {
+  let res: Response;
+  try {
+    res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  } catch {
+    return { hasData: false, text: 'Prometheus did not answer' };
+  }
+  const text = await res.text();
+  const body = JSON.parse(text) as {
+    status: string;
+    error?: string;
+    data?: { resultType: string; result: unknown };
+  };
+  if (body.status !== 'success' || !body.data) return { hasData: false, text: body.error ?? text };
+  const values =
+    body.data.resultType === 'vector'
+      ? (body.data.result as Array<{ value: [number, string] }>).map((s) => s.value[1])
+      : body.data.resultType === 'scalar'
+        ? [(body.data.result as [number, string])[1]]
+        : [];
+  const summary = values.length === 0 ? 'no series' : `values ${values.slice(0, 5).join(', ')}`;
+  return { hasData: values.some((v) => v !== 'NaN'), text: summary };
+}
+
+/**
+ * Every query of the dashboards, asked again until each has data or `timeoutMs` passes (rates need
+ * two scrapes of a counter that moved): the ones still without data, each with its panel and answer.
+ */
+export async function queriesWithoutData(
+  prometheusUrl: string,
+  queries: readonly PanelQuery[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const explain = (q: PanelQuery, answer: string) =>
+    `${q.dashboard} / "${q.panel}" (${q.refId}): ${q.expr}${q.promql === q.expr ? '' : ` → ${q.promql}`} → ${answer}`;
+  let noData: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  do {
+    noData = [];
+    for (const q of queries) {
+      const answer = await instantQuery(prometheusUrl, q.promql);
+      if (!answer.hasData) noData.push(explain(q, answer.text));
+    }
+    if (noData.length > 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+  } while (noData.length > 0 && Date.now() < deadline);
+  return noData;
 }

@@ -8,7 +8,7 @@ import type { OnExhausted } from '../exhausted.ts';
 import type { ConsumeOptions, JobDelivery, JobQueue } from '../types.ts';
 import { connectJetStream, serverAtLeast, watchConnection } from './connect.ts';
 import { type DeliverySettings, toDelivery } from './delivery.ts';
-import { countOutstanding } from './depth.ts';
+import { countOutstanding, countWaitingByModel } from './depth.ts';
 import { errorMessage, isPermanent, isStreamMissing } from './errors.ts';
 import {
   type ConsumerCache,
@@ -239,6 +239,10 @@ export class JetStreamQueue implements JobQueue {
     const value = await countOutstanding(this.#jsm, this.#settings.stream, this.#settings.subjectPrefix);
     this.#count = { value, at: Date.now() };
     return value;
+  }
+
+  waitingByModel(): Promise<Map<string, number>> {
+    return countWaitingByModel(this.#jsm, this.#settings.stream, this.#settings.subjectPrefix);
   }
 
   /** Stops every `consume()` (unsettled buffered jobs are nak'ed) and closes the connection. */
