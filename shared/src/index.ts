@@ -31,8 +31,16 @@ export { insideFolder, isOutsideFolder, OutsideFolderError } from './fs/safe-pat
 export { isHiddenOrPartial, StableFiles, type StableFilesOptions } from './fs/stable-files.ts';
 export { type ImageOrigin, ImageStore } from './hive/image-store.ts';
 export { FileChangedError, isObjectMissing } from './hive/object-errors.ts';
+export { type HiveReplicas, hiveReplicas } from './hive/replicas.ts';
 export type { HiveResult } from './hive/result-message.ts';
-export { consumeResults, ensureResultsStream, publishResult, type ResultsConsumer } from './hive/results.ts';
+export {
+  consumeResults,
+  ensureResultsStream,
+  publishResult,
+  RESULTS_STREAM,
+  type ResultsConsumer,
+  resultsSubject,
+} from './hive/results.ts';
 export { type Readiness, startHttpServer } from './http/server.ts';
 export {
   formatForExtension,

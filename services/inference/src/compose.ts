@@ -6,6 +6,8 @@ import fs from 'node:fs/promises';
 import {
   type AnalysisConfig,
   type Config,
+  ensureResultsStream,
+  hiveReplicas,
   ImageStore,
   type JobQueue,
   type Logger,
@@ -93,7 +95,15 @@ export function noModelHint(modelsDir: string): string {
 }
 
 export interface AnalysisWorkerOptions
-  extends Pick<WorkerOptions, 'onSettled' | 'prefetch' | 'waitOutEnvironment' | 'folders'>,
+  extends Pick<
+      WorkerOptions,
+      | 'onSettled'
+      | 'prefetch'
+      | 'waitOutEnvironment'
+      | 'folders'
+      | 'holdOnlyCapacity'
+      | 'handBackUnknownModels'
+    >,
     Partial<Pick<WorkerOptions, 'heartbeatMs'>> {
   config: Config<'analysis' | 'queue'>;
   node: string;
@@ -124,6 +134,8 @@ export function createAnalysisWorker(options: AnalysisWorkerOptions): InferenceW
     onSettled: options.onSettled,
     waitOutEnvironment: options.waitOutEnvironment,
     folders: options.folders,
+    holdOnlyCapacity: options.holdOnlyCapacity,
+    handBackUnknownModels: options.handBackUnknownModels,
   });
 }
 
@@ -180,7 +192,9 @@ export async function composeInference(
   const registry =
     hive?.role === 'microscope' || options.modelSet ? undefined : await startModels(ctx, metrics);
   const models: ModelSet | undefined = options.modelSet ?? registry;
-  const images = hive ? await ImageStore.open(hive.js, { replicas: 1 }) : undefined;
+  const replicas = hive ? await hiveReplicas(await hive.js.jetstreamManager()) : 1;
+  const images = hive ? await ImageStore.open(hive.js, { replicas }) : undefined;
+  if (hive) await ensureResultsStream(await hive.js.jetstreamManager(), { replicas });
   if (hive && images && share) {
     const writer = startHiveResultsWriter({
       node: config.node.name,
@@ -209,6 +223,9 @@ export async function composeInference(
       // A full or read-only share is waited out: the images stay in the inbox until it clears.
       waitOutEnvironment: true,
       folders: { inbox: config.paths.inbox, results: config.paths.results, rejected: config.paths.rejected },
+      // The hive's scheduling: take only what this node can run, and leave other nodes' models to them.
+      holdOnlyCapacity: hive !== undefined,
+      handBackUnknownModels: hive !== undefined,
     });
     worker.start();
     ctx.onClose(() => worker.close());

@@ -1,4 +1,5 @@
 import {
+  hiveReplicas,
   ImageStore,
   linksRefusedCounter,
   type Readiness,
@@ -26,7 +27,9 @@ export async function composeIngest(
   const { queue, jetstream } = await ctx.queue();
   // Hive mode: other nodes fetch the bytes from JetStream (the settings made sure NATS is there).
   const images =
-    config.hive.enabled && jetstream ? await ImageStore.open(jetstream, { replicas: 1 }) : undefined;
+    config.hive.enabled && jetstream
+      ? await ImageStore.open(jetstream, { replicas: await hiveReplicas(await jetstream.jetstreamManager()) })
+      : undefined;
   let models = options.models;
   if (!models) {
     const catalog = new ModelCatalog({

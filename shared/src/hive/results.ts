@@ -78,6 +78,7 @@ export async function ensureResultsStream(
       subjects: config.subjects,
       max_age: config.max_age,
       duplicate_window: config.duplicate_window,
+      num_replicas: config.num_replicas,
     });
   }
 }

@@ -48,6 +48,18 @@ export interface WorkerOptions extends PrepareOptions {
   waitOutEnvironment?: boolean;
   /** The data folders by name (`results`, …), to say which one is in trouble. */
   folders?: Readonly<Record<string, string>>;
+  /**
+   * Hold at most one job per session and one being fetched and prepared, from taking to settling
+   * (otherwise up to the prefetch and the writes behind it). In the hive a worker takes only what it
+   * can run: a job it holds is a job a faster node could not take, so shares follow capacity without
+   * any central scheduler, and the one extra job keeps the sessions from waiting on the network.
+   */
+  holdOnlyCapacity?: boolean;
+  /**
+   * A job for a model not loaded here goes back to the queue for a node that has it (the hive),
+   * instead of being dropped (one device, where the model was removed).
+   */
+  handBackUnknownModels?: boolean;
 }
 
 const MAX_PENDING_WRITES = 4;
@@ -62,6 +74,11 @@ export class InferenceWorker {
   /** Ends the waits of held jobs on close. */
   readonly #stopping = new AbortController();
   readonly #held: HeldJobs;
+  /** Jobs taken and not yet settled (acknowledged, handed back or terminated). */
+  readonly #inHand = new Set<JobDelivery>();
+  #slotFreed: Array<() => void> = [];
+  /** The most jobs held at once under `holdOnlyCapacity`, for the models loaded now. */
+  #maxInHand = 0;
   #abort = new AbortController();
   #closed = false;
   #running?: Promise<void>;
@@ -98,6 +115,11 @@ export class InferenceWorker {
     return this.#held.readiness();
   }
 
+  /** Jobs taken and not yet settled, for the hive's node registry. */
+  jobsInHand(): number {
+    return this.#inHand.size;
+  }
+
   /** Stops taking jobs and finishes the ones in hand; held jobs go back to the queue. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -115,6 +137,7 @@ export class InferenceWorker {
       return;
     }
     const sessions = Math.max(1, ...loaded.map((m) => m.replicas));
+    this.#maxInHand = this.#opts.holdOnlyCapacity ? sessions + 1 : 0;
     const channel = new BoundedChannel<Promise<Prepared | undefined>>(this.#opts.prefetch ?? sessions + 1);
     const infer = (async () => {
       // Every session gets an image and one more run waits queued behind them, so a session never
@@ -130,10 +153,11 @@ export class InferenceWorker {
       await Promise.all(inFlight);
     })();
     try {
-      for await (const delivery of this.#opts.queue.consume({ models: loaded.map((m) => m.name), signal })) {
-        await channel.push(this.#prepareOne(delivery));
+      for await (const taken of this.#opts.queue.consume({ models: loaded.map((m) => m.name), signal })) {
+        await channel.push(this.#prepareOne(this.#track(taken)));
         // Taking more jobs while the device is in trouble would only hold more of them.
         await this.#held.whileBlocked(signal);
+        await this.#whileFull(signal);
       }
     } finally {
       channel.close();
@@ -141,9 +165,53 @@ export class InferenceWorker {
     }
   }
 
+  /** The delivery, counted in hand until it is settled one way or another. */
+  #track(delivery: JobDelivery): JobDelivery {
+    this.#inHand.add(delivery);
+    const release = () => {
+      if (!this.#inHand.delete(delivery)) return;
+      const waiting = this.#slotFreed;
+      this.#slotFreed = [];
+      for (const wake of waiting) wake();
+    };
+    return {
+      job: delivery.job,
+      attempt: delivery.attempt,
+      maxDeliver: delivery.maxDeliver,
+      ack: () => delivery.ack().finally(release),
+      nak: (delayMs) => delivery.nak(delayMs).finally(release),
+      term: (reason) => delivery.term(reason).finally(release),
+      working: () => delivery.working(),
+    };
+  }
+
+  /** Waits while the most jobs allowed are held, so the next pull happens only when one can run. */
+  async #whileFull(signal: AbortSignal): Promise<void> {
+    const max = this.#maxInHand;
+    if (!max) return;
+    while (this.#inHand.size >= max && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        signal.addEventListener('abort', done, { once: true });
+        this.#slotFreed.push(done);
+      });
+    }
+  }
+
   async #prepareOne(delivery: JobDelivery): Promise<Prepared | undefined> {
     const { job } = delivery;
     const model = this.#opts.models.get(job.model.name);
+    if (!model && this.#opts.handBackUnknownModels) {
+      await delivery.nak(RETRY_DELAY_MS);
+      this.#opts.telemetry.logger.info(
+        { image: job.image.path, model: job.model.name },
+        `job for ${job.image.path} handed back: model ${job.model.name} is not loaded here`,
+      );
+      return undefined;
+    }
     if (!model) {
       await delivery.term(`model ${job.model.name} is not loaded`);
       this.#opts.telemetry.logger.warn(

@@ -12,6 +12,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { hiveReplicas } from '../../hive/replicas.ts';
 import { isConsumerAlreadyExists, isStreamMissing, isStreamNameInUse, QueueSetupError } from './errors.ts';
 
 /** Where jobs live: one work-queue stream, one subject per model under a prefix. */
@@ -67,9 +68,12 @@ function consumerName(token: string): string {
 
 /**
  * Makes sure the job stream exists as a work-queue stream (file storage), and updates what may
- * change (subjects, duplicate window) on one made earlier.
+ * change (subjects, duplicate window, replicas) on one made earlier. Replicas follow the cluster
+ * (`hiveReplicas`): a stream made on a hive of one gets three replicas once the hive has three
+ * JetStream servers, the next time a process starts or reconnects.
  */
 export async function ensureStream(jsm: JetStreamManager, settings: StreamSettings): Promise<void> {
+  const replicas = await hiveReplicas(jsm);
   const config: Partial<StreamConfig> & { name: string } = {
     name: settings.stream,
     subjects: [`${settings.subjectPrefix}.>`],
@@ -77,7 +81,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(settings.duplicateWindowMs),
-    num_replicas: 1,
+    num_replicas: replicas,
   };
   try {
     await jsm.streams.add(config);
@@ -92,6 +96,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
     await jsm.streams.update(settings.stream, {
       subjects: config.subjects,
       duplicate_window: config.duplicate_window,
+      num_replicas: replicas,
     });
   }
 }

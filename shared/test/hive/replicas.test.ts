@@ -1,0 +1,71 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type LoopbackCluster, startLoopbackCluster } from '../../../scripts/hive/loopback-cluster.ts';
+import { hiveReplicas } from '../../src/hive/replicas.ts';
+import { ensureResultsStream, RESULTS_STREAM } from '../../src/hive/results.ts';
+import { ensureStream } from '../../src/queue/jetstream/provision.ts';
+import { startNatsServer } from '../helpers/nats-server.ts';
+
+/**
+ * "Streams and buckets use three replicas once three JetStream servers are present, one below
+ * that": on real servers, a single one, a cluster of two and one of three.
+ */
+describe('hive replicas follow the cluster', () => {
+  const clusters: LoopbackCluster[] = [];
+  afterAll(async () => {
+    await Promise.all(clusters.map((c) => c.close()));
+  });
+
+  async function jsmOn(url: string) {
+    const nc = await connect({ servers: url });
+    return { nc, jsm: await jetstreamManager(nc) };
+  }
+
+  it('one server: 1 (and the probe leaves nothing behind)', async () => {
+    const server = await startNatsServer();
+    const { nc, jsm } = await jsmOn(server.url);
+    try {
+      expect(await hiveReplicas(jsm)).toBe(1);
+      const names: string[] = [];
+      for await (const name of jsm.streams.names()) names.push(name);
+      expect(names).toEqual([]);
+    } finally {
+      await nc.close();
+      await server.close();
+    }
+  });
+
+  it('two JetStream servers: 1', async () => {
+    const cluster = await startLoopbackCluster({ size: 2 });
+    clusters.push(cluster);
+    const { nc, jsm } = await jsmOn(cluster.servers[0].url);
+    try {
+      expect(await hiveReplicas(jsm)).toBe(1);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('three JetStream servers: 3, and the job and results streams are placed on all three', async () => {
+    const cluster = await startLoopbackCluster({ size: 3 });
+    clusters.push(cluster);
+    const { nc, jsm } = await jsmOn(cluster.servers[1].url);
+    try {
+      expect(await hiveReplicas(jsm)).toBe(3);
+      await ensureStream(jsm, {
+        stream: 'SCOPEHIVE_JOBS',
+        subjectPrefix: 'scopehive.jobs',
+        duplicateWindowMs: 60_000,
+      });
+      await ensureResultsStream(jsm, { replicas: await hiveReplicas(jsm) });
+      for (const stream of ['SCOPEHIVE_JOBS', RESULTS_STREAM]) {
+        const info = await jsm.streams.info(stream);
+        expect(info.config.num_replicas, stream).toBe(3);
+        expect(1 + (info.cluster?.replicas?.length ?? 0), stream).toBe(3);
+      }
+    } finally {
+      await nc.close();
+    }
+  });
+});
