@@ -13,6 +13,7 @@ import {
   type Logger,
   ResultLedger,
   type ServiceSpec,
+  startModelCatalog,
   startService,
 } from '@scopehive/shared';
 
@@ -70,9 +71,10 @@ export async function startNode(
   const spec: ServiceSpec<PipelineSections> = {
     name: 'scopehive',
     sections: ['paths', 'watch', 'analysis', 'runtime', 'queue', 'http', 'device', 'hive'],
-    folders: ({ paths }) => ({
+    folders: ({ paths, hive }) => ({
       inbox: { path: paths.inbox, writable: true },
-      models: { path: paths.models, writable: false },
+      // A hive worker's models folder is its cache of the hive's models.
+      models: { path: paths.models, writable: hive.enabled && hive.role === 'worker' },
       results: { path: paths.results, writable: true },
       rejected: { path: paths.rejected, writable: true },
     }),
@@ -84,10 +86,11 @@ export async function startNode(
       let models: ModelRegistry | undefined;
       let ingest: Ingest | undefined;
       if (hive && role === 'microscope') {
-        // No models run here: ingest reads the models folder for names and hashes on its own.
-        ingest = await composeIngest(ctx, { ledger });
-        const jobModels = ingest.models;
-        await composeInference(ctx, { ledger, models: () => jobModels.list() });
+        // No models run here: the models folder is read for names and hashes only, for ingest's
+        // jobs, the result writer and the hive's workers (which fetch the files).
+        const catalog = await startModelCatalog(ctx);
+        ingest = await composeIngest(ctx, { ledger, models: catalog });
+        await composeInference(ctx, { ledger, modelFiles: catalog });
       } else {
         ({ models } = await composeInference(ctx, { ledger }));
         if (!hive || role !== 'worker') ingest = await composeIngest(ctx, { models, ledger });

@@ -30,6 +30,15 @@ export { isNetworkFileSystem, shouldPoll } from './fs/mounts.ts';
 export { insideFolder, isOutsideFolder, OutsideFolderError } from './fs/safe-path.ts';
 export { isHiddenOrPartial, StableFiles, type StableFilesOptions } from './fs/stable-files.ts';
 export { type ImageOrigin, ImageStore } from './hive/image-store.ts';
+export {
+  MODEL_BUCKET,
+  ModelStore,
+  type ModelStoreOptions,
+  type ServedModel,
+  type ServedSidecar,
+} from './hive/model-store.ts';
+export type { NodeEntry, NodeModel, NodeRole, NodeStatus } from './hive/node-entry.ts';
+export { listNodes, NodeHeartbeat, type NodeRegistry, openNodeRegistry, watchNodes } from './hive/nodes.ts';
 export { FileChangedError, isObjectMissing } from './hive/object-errors.ts';
 export { type HiveReplicas, hiveReplicas } from './hive/replicas.ts';
 export type { HiveResult } from './hive/result-message.ts';
@@ -58,6 +67,13 @@ export { createLogger, type Logger } from './log.ts';
 export { linksRefusedCounter } from './metrics/links.ts';
 export { collectProcessMetrics } from './metrics/process.ts';
 export { SlidingRate } from './metrics/rate.ts';
+export {
+  type CatalogModel,
+  ModelCatalog,
+  type ModelCatalogOptions,
+  type ModelSource,
+  startModelCatalog,
+} from './model-catalog.ts';
 export { isModelEnabled, type ModelRef, modelNameFromFile } from './model-name.ts';
 export { EmbeddedQueue, type EmbeddedQueueOptions } from './queue/embedded.ts';
 export { jobLogFields } from './queue/exhausted.ts';

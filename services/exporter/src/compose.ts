@@ -1,8 +1,9 @@
-import type { ServiceContext } from '@scopehive/shared';
+import { hiveReplicas, type ServiceContext } from '@scopehive/shared';
 import { startDeviceMetrics } from './device-metrics.ts';
+import { startHiveView } from './hive-view.ts';
 import { LatestImage } from './latest-image.ts';
 
-export type ExporterSections = 'paths' | 'device';
+export type ExporterSections = 'paths' | 'device' | 'queue' | 'hive';
 
 /** Device health as metrics, and the latest annotated image for the Microscope dashboard. */
 export async function composeExporter(ctx: ServiceContext<ExporterSections>): Promise<void> {
@@ -18,4 +19,23 @@ export async function composeExporter(ctx: ServiceContext<ExporterSections>): Pr
   // Read on request from the pointer the inference sink writes: no watcher over the results folder.
   const latest = new LatestImage(config.paths.results, logger);
   ctx.routes((app) => latest.routes(app));
+  if (config.hive.enabled) startHive(ctx);
+}
+
+/**
+ * The hive's nodes as metrics, for the Hive dashboard. Not awaited: device metrics are served while
+ * NATS is still away.
+ */
+function startHive(ctx: ServiceContext<ExporterSections>): void {
+  const { logger } = ctx;
+  let view: { close(): Promise<void> } | undefined;
+  ctx
+    .queue()
+    .then(async ({ jetstream }) => {
+      if (!jetstream || ctx.signal.aborted) return;
+      const replicas = await hiveReplicas(await jetstream.jetstreamManager());
+      view = startHiveView({ js: jetstream, registry: ctx.metrics, replicas, logger });
+    })
+    .catch((err) => logger.warn({ err: String(err) }, 'hive view not started'));
+  ctx.onClose(() => view?.close());
 }

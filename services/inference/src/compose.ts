@@ -6,12 +6,8 @@ import fs from 'node:fs/promises';
 import {
   type AnalysisConfig,
   type Config,
-  ensureResultsStream,
-  hiveReplicas,
-  ImageStore,
   type JobQueue,
   type Logger,
-  type ModelRef,
   modelNameFromFile,
   type ResultLedger,
   type RuntimeConfig,
@@ -19,12 +15,13 @@ import {
   sha256,
   shouldPoll,
 } from '@scopehive/shared';
+import { fillModelCache, heartbeat, openHive, serveModels, writeReturningResults } from './compose-hive.ts';
+import type { ModelFileSource } from './model/hive-model-publisher.ts';
 import { type LoadModelOptions, loadModel } from './model/loader.ts';
 import type { LoadedModel, ModelSet } from './model/model.ts';
 import { ModelRegistry } from './model/registry.ts';
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
 import { readSidecar } from './model/sidecar.ts';
-import { startHiveResultsWriter } from './pipeline/hive-results.ts';
 import { HiveSink } from './pipeline/hive-sink.ts';
 import { HiveSource } from './pipeline/hive-source.ts';
 import { sweepLeftovers } from './pipeline/leftovers.ts';
@@ -144,10 +141,11 @@ export type InferenceSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'qu
 export interface ComposeInferenceOptions {
   ledger?: ResultLedger;
   /**
-   * Hive mode on a microscope node without inference: the models its jobs are made for (ingest's),
-   * so that the result writer knows when an image is finished. With inference, the registry's.
+   * Hive mode on a microscope node without inference: the models its jobs are made for, with their
+   * files (ingest's catalog), so that the result writer knows when an image is finished and the
+   * hive's workers can fetch them. With inference, the registry's.
    */
-  models?: () => readonly ModelRef[];
+  modelFiles?: ModelFileSource;
   /**
    * Models ready to run, used instead of the models folder (the hive simulation's stand-ins). The
    * returned `models` is then undefined: there is no registry.
@@ -157,9 +155,9 @@ export interface ComposeInferenceOptions {
 
 /**
  * Inference on this node's share: models from the models folder, jobs from the queue, results to
- * the results folder. Used by the inference container and by `npm start`. In hive mode images and
- * results of other nodes travel through JetStream; a microscope-only node runs no models, only the
- * writer of the results other nodes send back.
+ * the results folder. Used by the inference container and by `npm start`. In hive mode (its parts
+ * are in compose-hive.ts) images, results and models of other nodes travel through JetStream; a
+ * microscope-only node runs no models, only the writer of the results other nodes send back.
  */
 export async function composeInference(
   ctx: ServiceContext<InferenceSections>,
@@ -172,9 +170,8 @@ export async function composeInference(
     rateWindowS: config.http.rateWindowS,
     queueDepth: () => queue.depth(),
   });
-  const { role } = config.hive;
   // The settings refuse hive mode without NATS_URL, so the hive always has its connection here.
-  const hive = config.hive.enabled && jetstream ? { js: jetstream, role } : undefined;
+  const hive = config.hive.enabled && jetstream ? await openHive(ctx, jetstream) : undefined;
   // A worker-only node has no share of its own: every job's bytes and results travel.
   const share =
     hive?.role === 'worker'
@@ -189,31 +186,23 @@ export async function composeInference(
         });
   // Closed after the worker (closers run in reverse): the worker's last writes come first.
   if (share) ctx.onClose(() => share.close());
+  if (hive?.role === 'worker' && !options.modelSet) await fillModelCache(ctx, hive);
   const registry =
     hive?.role === 'microscope' || options.modelSet ? undefined : await startModels(ctx, metrics);
   const models: ModelSet | undefined = options.modelSet ?? registry;
-  const replicas = hive ? await hiveReplicas(await hive.js.jetstreamManager()) : 1;
-  const images = hive ? await ImageStore.open(hive.js, { replicas }) : undefined;
-  if (hive) await ensureResultsStream(await hive.js.jetstreamManager(), { replicas });
-  if (hive && images && share) {
-    const writer = startHiveResultsWriter({
-      node: config.node.name,
-      js: hive.js,
-      share,
-      images,
-      models: options.models ?? (() => models?.list() ?? []),
-      logger,
-      signal: ctx.signal,
-    });
-    ctx.onClose(() => writer.close());
-  }
+  const served = registry ?? options.modelFiles;
+  if (hive && hive.role !== 'worker' && served && !options.modelSet) await serveModels(ctx, hive, served);
+  if (hive && share) writeReturningResults(ctx, hive, share, () => (models ?? served)?.list() ?? []);
+  let worker: InferenceWorker | undefined;
   if (models) {
-    const source = hive && images ? new HiveSource({ node: config.node.name, share, images }) : share;
-    const sink = hive ? new HiveSink({ node: config.node.name, share, js: hive.js, logger }) : share;
+    const node = config.node.name;
+    const transfers = hive?.metrics;
+    const source = hive ? new HiveSource({ node, share, images: hive.images, transfers }) : share;
+    const sink = hive ? new HiveSink({ node, share, js: hive.js, logger, transfers }) : share;
     if (!source || !sink) throw new Error('inference needs a share or the hive');
-    const worker = createAnalysisWorker({
+    const running = createAnalysisWorker({
       config,
-      node: config.node.name,
+      node,
       queue,
       models,
       source,
@@ -227,10 +216,18 @@ export async function composeInference(
       holdOnlyCapacity: hive !== undefined,
       handBackUnknownModels: hive !== undefined,
     });
-    worker.start();
-    ctx.onClose(() => worker.close());
-    ctx.ready(() => worker.readiness());
-    ctx.degraded(() => worker.readiness());
+    running.start();
+    worker = running;
+    ctx.onClose(() => running.close());
+    ctx.ready(() => running.readiness());
+    ctx.degraded(() => running.readiness());
+  }
+  if (hive) {
+    await heartbeat(ctx, hive, {
+      models: () => models?.list() ?? [],
+      jobsInFlight: () => worker?.jobsInHand() ?? 0,
+      imagesPerSecond: () => metrics.frameRate.rates(),
+    });
   }
   if (share) {
     const swept = sweepLeftovers([config.paths.results, config.paths.rejected], {

@@ -6,9 +6,9 @@ import {
   type ResultLedger,
   type ServiceContext,
   shouldPoll,
+  startModelCatalog,
 } from '@scopehive/shared';
 import { Ingest, type ModelSource } from './ingest.ts';
-import { ModelCatalog } from './model-catalog.ts';
 
 export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue' | 'hive';
 
@@ -30,22 +30,7 @@ export async function composeIngest(
     config.hive.enabled && jetstream
       ? await ImageStore.open(jetstream, { replicas: await hiveReplicas(await jetstream.jetstreamManager()) })
       : undefined;
-  let models = options.models;
-  if (!models) {
-    const catalog = new ModelCatalog({
-      modelsDir: config.paths.models,
-      enabled: config.analysis.models,
-      stableMs: config.watch.stableMs,
-      usePolling: shouldPoll(config.watch.polling, config.paths.models),
-      pollIntervalMs: config.watch.pollIntervalMs,
-      logger,
-      metrics,
-    });
-    await catalog.start();
-    ctx.onClose(() => catalog.close());
-    ctx.ready(() => readiness(catalog.problem));
-    models = catalog;
-  }
+  const models = options.models ?? (await startModelCatalog(ctx));
   const ingest = new Ingest({
     node: config.node.name,
     inboxDir: config.paths.inbox,

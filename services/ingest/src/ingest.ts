@@ -6,7 +6,7 @@ import {
   isImageFile,
   type JobQueue,
   type Logger,
-  type ModelRef,
+  type ModelSource,
   makeJob,
   ResultLedger,
   resultPaths,
@@ -18,11 +18,7 @@ import {
 } from '@scopehive/shared';
 
 /** Where ingest learns which models exist: the inference registry in one process, the models folder otherwise. */
-export interface ModelSource {
-  list(): ModelRef[];
-  on(event: 'change', listener: () => void): unknown;
-  off(event: 'change', listener: () => void): unknown;
-}
+export type { ModelSource };
 
 /** The counters ingest keeps, by shape only (prom-client's Counter fits). */
 export interface IngestMetrics {

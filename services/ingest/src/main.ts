@@ -15,6 +15,12 @@ await runMain({
   }),
   waitForFolders: true,
   async compose(ctx) {
+    const { hive } = ctx.config;
+    if (hive.enabled && hive.role === 'worker') {
+      // A worker has no inbox: the container stays up (balena restarts what exits) and does nothing.
+      ctx.logger.info('hive role worker: no inbox on this node, ingest stays idle');
+      return;
+    }
     if (!ctx.config.queue.natsUrl) {
       throw new StartupError(
         'ingest as its own process needs NATS_URL: the embedded queue cannot reach another process (use `npm start`)',

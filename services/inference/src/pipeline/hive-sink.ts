@@ -1,5 +1,6 @@
 import { type JetStreamClient, type Job, type Logger, publishResult } from '@scopehive/shared';
 import type { ImageRejection } from '../image/rejection.ts';
+import type { HiveMetrics } from './hive-metrics.ts';
 import type { LocalShare } from './local-share.ts';
 import type { AnalysisResult, ResultSink } from './stages.ts';
 
@@ -10,6 +11,8 @@ export interface HiveSinkOptions {
   share?: LocalShare;
   js: JetStreamClient;
   logger: Logger;
+  /** Times each result sent back to its origin. */
+  transfers?: Pick<HiveMetrics, 'timed'>;
 }
 
 /**
@@ -32,7 +35,9 @@ export class HiveSink implements ResultSink {
   async write(result: AnalysisResult, job: Job): Promise<void> {
     const { share, js, logger } = this.opts;
     if (share && this.#own(job)) return share.write(result);
-    await publishResult(js, { job, doc: result.doc, annotated: result.annotated }, { log: logger });
+    const send = () =>
+      publishResult(js, { job, doc: result.doc, annotated: result.annotated }, { log: logger });
+    await (this.opts.transfers?.timed('result', send) ?? send());
   }
 
   /**

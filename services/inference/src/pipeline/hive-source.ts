@@ -1,5 +1,6 @@
 import { type ImageStore, isObjectMissing, type Job } from '@scopehive/shared';
 import { ImageRejection } from '../image/rejection.ts';
+import type { HiveMetrics } from './hive-metrics.ts';
 import type { LocalShare } from './local-share.ts';
 import type { FolderSettings, ImageSource } from './stages.ts';
 
@@ -9,6 +10,8 @@ export interface HiveSourceOptions {
   /** This node's share; none on a worker-only node, whose every job comes from elsewhere. */
   share?: LocalShare;
   images: Pick<ImageStore, 'read'>;
+  /** Times each image fetched from the store. */
+  transfers?: Pick<HiveMetrics, 'timed'>;
 }
 
 /**
@@ -23,7 +26,8 @@ export class HiveSource implements ImageSource {
     const { share, images } = this.opts;
     if (share && this.#own(job)) return share.read(job);
     try {
-      return await images.read(job.image.sha256);
+      const fetch = () => images.read(job.image.sha256);
+      return await (this.opts.transfers?.timed('image', fetch) ?? fetch());
     } catch (err) {
       // Removed once its results were written, or never stored: there is nothing left to analyse.
       if (isObjectMissing(err))
