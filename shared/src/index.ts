@@ -41,10 +41,11 @@ export type { NodeEntry, NodeModel, NodeRole, NodeStatus } from './hive/node-ent
 export { listNodes, NodeHeartbeat, type NodeRegistry, openNodeRegistry, watchNodes } from './hive/nodes.ts';
 export { FileChangedError, isObjectMissing } from './hive/object-errors.ts';
 export { type HiveReplicas, hiveReplicas } from './hive/replicas.ts';
-export type { HiveResult } from './hive/result-message.ts';
+export type { HiveRejection, HiveResult } from './hive/result-message.ts';
 export {
   consumeResults,
   ensureResultsStream,
+  publishRejection,
   publishResult,
   RESULTS_STREAM,
   type ResultsConsumer,

@@ -132,10 +132,10 @@ describe('two hive nodes', () => {
     const model = sharedModel('yolo11n_int8');
     a = await node('microscope-a', servers[0]?.url ?? '', { SCOPEHIVE_ROLE: 'microscope' });
     b = await node('worker-b', servers[2]?.url ?? '', { SCOPEHIVE_ROLE: 'worker' });
-    // A reads its models folder only for names and hashes (its jobs' models); B runs the model.
+    // A reads its models folder only for names and hashes (its jobs' models) and serves the files to
+    // the hive; B, a worker with no share, fetches the model from the hive's models bucket and runs it.
     await fs.copyFile(model, path.join(a.dir, 'models', 'yolo11n_int8.onnx'));
-    await fs.copyFile(model, path.join(b.dir, 'models', 'yolo11n_int8.onnx'));
-    await waitFor('B to load the model', () => (b.run.models?.list().length ?? 0) > 0, 60_000);
+    await waitFor('B to load the model from the hive', () => (b.run.models?.list().length ?? 0) > 0, 90_000);
   });
 
   afterAll(async () => {
@@ -171,7 +171,7 @@ describe('two hive nodes', () => {
     const client = nc as NatsConnection;
     const images = await ImageStore.open(client, { replicas: 1 });
     await waitFor('the image object to be removed', () =>
-      images.read(doc.image.sha256).then(
+      images.read(doc.image.sha256, 'microscope-a').then(
         () => false,
         (err) => isObjectMissing(err),
       ),
@@ -187,6 +187,25 @@ describe('two hive nodes', () => {
       path.relative(path.join(a.dir, 'results'), json),
     ]);
     expect(await files(path.join(b.dir, 'results'))).toEqual([]);
+    expect(await files(path.join(b.dir, 'rejected'))).toEqual([]);
+  });
+
+  it('sets aside on the microscope an image the worker found corrupt, with the worker named', async () => {
+    const good = await fs.readFile(sharedImage('zidane.jpg'));
+    // A JPEG cut short: the header promises more than the file holds.
+    await fs.writeFile(path.join(a.dir, 'inbox', 'cut.jpg'), good.subarray(0, 2000));
+    const reason = path.join(a.dir, 'rejected', 'cut.jpg.reason.txt');
+    await waitFor(
+      'the rejection on A',
+      () =>
+        fs.access(reason).then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    );
+    expect(await fs.readFile(reason, 'utf8')).toMatch(/found by node worker-b/);
+    await expect(fs.access(path.join(a.dir, 'inbox', 'cut.jpg'))).rejects.toThrow();
     expect(await files(path.join(b.dir, 'rejected'))).toEqual([]);
   });
 });

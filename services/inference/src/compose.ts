@@ -22,6 +22,7 @@ import type { LoadedModel, ModelSet } from './model/model.ts';
 import { ModelRegistry } from './model/registry.ts';
 import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
 import { readSidecar } from './model/sidecar.ts';
+import { imageRelease } from './pipeline/hive-results.ts';
 import { HiveSink } from './pipeline/hive-sink.ts';
 import { HiveSource } from './pipeline/hive-source.ts';
 import { sweepLeftovers } from './pipeline/leftovers.ts';
@@ -192,13 +193,16 @@ export async function composeInference(
   const models: ModelSet | undefined = options.modelSet ?? registry;
   const served = registry ?? options.modelFiles;
   if (hive && hive.role !== 'worker' && served && !options.modelSet) await serveModels(ctx, hive, served);
-  if (hive && share) writeReturningResults(ctx, hive, share, () => (models ?? served)?.list() ?? []);
+  const jobModels = () => (models ?? served)?.list() ?? [];
+  if (hive && share) writeReturningResults(ctx, hive, share, jobModels);
   let worker: InferenceWorker | undefined;
   if (models) {
     const node = config.node.name;
     const transfers = hive?.metrics;
     const source = hive ? new HiveSource({ node, share, images: hive.images, transfers }) : share;
-    const sink = hive ? new HiveSink({ node, share, js: hive.js, logger, transfers }) : share;
+    const ownWritten =
+      hive && share ? imageRelease({ share, images: hive.images, models: jobModels }) : undefined;
+    const sink = hive ? new HiveSink({ node, share, js: hive.js, logger, transfers, ownWritten }) : share;
     if (!source || !sink) throw new Error('inference needs a share or the hive');
     const running = createAnalysisWorker({
       config,

@@ -5,8 +5,14 @@ import { isStreamMissing } from '../queue/jetstream/errors.ts';
 import { type ObjectBucket, objectName, openBucket } from './object-bucket.ts';
 import { downloadToBuffer, downloadToFile } from './object-download.ts';
 import { putFile } from './object-upload.ts';
+import { nodeToken } from './token.ts';
 
 export const IMAGE_BUCKET = 'scopehive-images';
+
+/** Where an origin's images are kept in the bucket (`origin/<node token>/sha256/<hash>`). */
+function originScope(node: string): string {
+  return `origin/${nodeToken(node)}`;
+}
 
 export interface ImageStoreOptions {
   /** 1, or 3 once three JetStream servers exist. */
@@ -23,10 +29,11 @@ export interface ImageOrigin {
 }
 
 /**
- * The hive's image bytes: ingest stores an image here, by SHA-256, before publishing its jobs; a
- * worker on another node fetches it from here; the origin removes it once every model's result is
- * written. Large micrographs stream through in chunks, never whole in memory, and every transfer
- * checks the SHA-256.
+ * The hive's image bytes: ingest stores an image here, by origin and SHA-256, before publishing its
+ * jobs; a worker on another node fetches it from here; the origin removes it once every model's
+ * result is written. Each origin has its own copy of the same bytes, so one microscope finishing
+ * never takes an image from under another's jobs. Large micrographs stream through in chunks, never
+ * whole in memory, and every transfer checks the SHA-256.
  */
 export class ImageStore {
   private constructor(private readonly bucket: ObjectBucket) {}
@@ -46,33 +53,37 @@ export class ImageStore {
   }
 
   /**
-   * Stores the file under `sha256`, the hash it was seen with; already stored: nothing is sent.
+   * Stores the file under `sha256`, the hash it was seen with (and under its origin, when given); already stored: nothing is sent.
    * Throws FileChangedError when the file's content is no longer that.
    */
   put(file: string, sha256: string, options: { origin?: ImageOrigin } = {}): Promise<ObjectInfo> {
     const { origin } = options;
-    return putFile(this.bucket, file, sha256, {
-      metadata: origin ? { node: origin.node, path: origin.path } : undefined,
-    });
+    return putFile(
+      this.bucket,
+      file,
+      sha256,
+      { metadata: origin ? { node: origin.node, path: origin.path } : undefined },
+      origin && originScope(origin.node),
+    );
   }
 
   /**
    * Writes the image to `destination` (whole and checked, or not at all). Throws
    * ObjectMissingError when it is not stored, ObjectCorruptError when the bytes are wrong.
    */
-  get(sha256: string, destination: string): Promise<void> {
-    return downloadToFile(this.bucket, sha256, destination);
+  get(sha256: string, destination: string, origin?: string): Promise<void> {
+    return downloadToFile(this.bucket, sha256, destination, { scope: origin && originScope(origin) });
   }
 
   /** The image in memory, in a single buffer (for decoding); same errors as `get`. */
-  read(sha256: string): Promise<Buffer> {
-    return downloadToBuffer(this.bucket, sha256);
+  read(sha256: string, origin?: string): Promise<Buffer> {
+    return downloadToBuffer(this.bucket, sha256, origin && originScope(origin));
   }
 
   /** Removes the image; removing one that is not there (or a bucket the server lost) is not an error. */
-  async remove(sha256: string): Promise<void> {
+  async remove(sha256: string, origin?: string): Promise<void> {
     try {
-      await this.bucket.store.delete(objectName(sha256));
+      await this.bucket.store.delete(objectName(sha256, origin && originScope(origin)));
     } catch (err) {
       if (!isStreamMissing(err)) throw err;
     }

@@ -35,8 +35,13 @@ export function checkSha256(sha256: string): string {
   return sha256;
 }
 
-export function objectName(sha256: string): string {
-  return `sha256/${checkSha256(sha256)}`;
+/**
+ * The object's name: `sha256/<hash>`, or under a scope (`<scope>/sha256/<hash>`) when the same
+ * bytes may be stored for several owners that each remove their own copy (the image store's origins).
+ */
+export function objectName(sha256: string, scope?: string): string {
+  const name = `sha256/${checkSha256(sha256)}`;
+  return scope === undefined ? name : `${scope}/${name}`;
 }
 
 /** Opens the bucket, making it (or raising its replicas) as needed. */

@@ -14,8 +14,8 @@ import { ObjectCorruptError, ObjectMissingError } from './object-errors.ts';
 const PREFETCH_CHUNKS = 16;
 
 /** The stored object's description, or ObjectMissingError; ObjectCorruptError when chunks are gone. */
-export async function findObject(bucket: ObjectBucket, sha256: string): Promise<ObjectInfo> {
-  const name = objectName(sha256);
+export async function findObject(bucket: ObjectBucket, sha256: string, scope?: string): Promise<ObjectInfo> {
+  const name = objectName(sha256, scope);
   let info: ObjectInfo | null;
   try {
     info = await bucket.store.info(name);
@@ -46,9 +46,9 @@ export async function downloadToFile(
   bucket: ObjectBucket,
   sha256: string,
   destination: string,
-  options: { durable?: boolean } = {},
+  options: { durable?: boolean; scope?: string } = {},
 ): Promise<void> {
-  const info = await findObject(bucket, sha256);
+  const info = await findObject(bucket, sha256, options.scope);
   const dir = path.dirname(destination);
   const tmp = path.join(dir, `.${path.basename(destination)}.${randomBytes(6).toString('hex')}.tmp`);
   // Exclusive: a link planted at the temporary name makes the open fail instead of being followed.
@@ -73,8 +73,12 @@ export async function downloadToFile(
 }
 
 /** The object in one buffer of its stored size, filled as chunks arrive: never a second copy. */
-export async function downloadToBuffer(bucket: ObjectBucket, sha256: string): Promise<Buffer> {
-  const info = await findObject(bucket, sha256);
+export async function downloadToBuffer(
+  bucket: ObjectBucket,
+  sha256: string,
+  scope?: string,
+): Promise<Buffer> {
+  const info = await findObject(bucket, sha256, scope);
   const buffer = Buffer.allocUnsafe(info.size);
   const check = contentCheck(bucket, info, sha256);
   let offset = 0;
@@ -149,7 +153,7 @@ export async function eachChunk(
     await consumer.delete().catch(() => undefined);
   }
   if (complete) return;
-  const now = await bucket.store.info(objectName(sha256));
+  const now = await bucket.store.info(info.name);
   if (!now || now.deleted || now.nuid !== info.nuid)
     throw new ObjectMissingError(bucket.kind, sha256, bucket.name);
   throw new ObjectCorruptError(

@@ -27,8 +27,9 @@ export async function putFile(
   file: string,
   sha256: string,
   meta: PutMeta = {},
+  scope?: string,
 ): Promise<ObjectInfo> {
-  const name = objectName(sha256);
+  const name = objectName(sha256, scope);
   for (let attempt = 1; ; attempt++) {
     try {
       const existing = await bucket.store.info(name);

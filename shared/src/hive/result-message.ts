@@ -15,8 +15,65 @@ export interface HiveResult {
   annotatedOmittedBytes?: number;
 }
 
+/**
+ * A job whose image the worker found it cannot analyse (corrupt, truncated, unsupported, …): the
+ * origin sets the file aside on its share with the reason, as it would for its own.
+ */
+export interface HiveRejection {
+  job: Job;
+  /** A short code (`corrupt`, `truncated`, …), checked by the origin against the ones it knows. */
+  reason: string;
+  /** One readable line. */
+  message: string;
+  /** The node that found it. */
+  node: string;
+}
+
 /** The length of the JSON part of the body; the annotated image's bytes follow it. */
 const JSON_BYTES = 'Scopehive-Json-Bytes';
+/** Set on a rejection's message; a result's has none. */
+const KIND = 'Scopehive-Kind';
+
+/** The message of a rejection: JSON with the job, the reason and who found it. */
+export function encodeRejection(rejection: HiveRejection): { body: Uint8Array; headers: MsgHdrs } {
+  const h = headers();
+  h.set(KIND, 'rejection');
+  return { body: Buffer.from(JSON.stringify(rejection)), headers: h };
+}
+
+/** True for a rejection's message (decode it with `decodeRejection`), false for a result's. */
+export function isRejectionMessage(h: MsgHdrs | undefined): boolean {
+  return h?.get(KIND) === 'rejection';
+}
+
+/** Reads a rejection message back; throws one line saying what is wrong with it. */
+export function decodeRejection(data: Uint8Array): HiveRejection {
+  const fail = (what: string): never => {
+    throw new Error(`rejection message is malformed: ${what}`);
+  };
+  let raw: Partial<HiveRejection>;
+  try {
+    raw = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    return fail('not JSON');
+  }
+  if (typeof raw !== 'object' || raw === null) return fail('not an object');
+  let job: Job;
+  try {
+    job = parseJob(JSON.stringify(raw.job));
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const text = (v: unknown, what: string, max: number): string =>
+    typeof v === 'string' && v !== '' && v.length <= max ? v : fail(`bad ${what}`);
+  return {
+    job,
+    reason: text(raw.reason, 'reason', 32),
+    // One line, whatever a worker sent.
+    message: text(raw.message, 'message', 2000).replace(/[\r\n]+/g, ' '),
+    node: text(raw.node, 'node', 256),
+  };
+}
 
 interface Envelope {
   job: Job;

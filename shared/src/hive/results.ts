@@ -22,7 +22,15 @@ import {
 } from '../queue/jetstream/errors.ts';
 import { backoffMs, pause } from '../queue/jetstream/retry.ts';
 import type { ResultDocument } from '../result/schema.ts';
-import { decodeResult, encodeResult, type HiveResult } from './result-message.ts';
+import {
+  decodeRejection,
+  decodeResult,
+  encodeRejection,
+  encodeResult,
+  type HiveRejection,
+  type HiveResult,
+  isRejectionMessage,
+} from './result-message.ts';
 import { nodeToken } from './token.ts';
 
 export const RESULTS_STREAM = 'SCOPEHIVE_RESULTS';
@@ -134,8 +142,34 @@ export async function publishResult(
   }
 }
 
+/**
+ * Sends a rejection back to the job's origin, on the same subject as its results (so it waits like
+ * them while the origin is away). The same job rejected twice is sent once.
+ */
+export async function publishRejection(
+  js: JetStreamClient,
+  rejection: HiveRejection,
+  options: PublishResultOptions = {},
+): Promise<{ duplicate: boolean }> {
+  const subject = resultsSubject(rejection.job.origin);
+  const { body, headers } = encodeRejection(rejection);
+  const msgID = `${rejection.job.id}:rejected`;
+  try {
+    return { duplicate: (await js.publish(subject, body, { msgID, headers })).duplicate };
+  } catch (err) {
+    if (!isStreamMissing(err)) throw err;
+    await ensureResultsStream(await js.jetstreamManager(), options.stream);
+    return { duplicate: (await js.publish(subject, body, { msgID, headers })).duplicate };
+  }
+}
+
 export interface ConsumeResultsOptions {
   log: Logger;
+  /**
+   * Handles a rejection another node sent back (sets the file aside); like the result handler, a
+   * failure sends it back to come again. Without it a rejection is logged and dropped.
+   */
+  onRejection?: (rejection: HiveRejection) => Promise<void>;
   /** Stops consuming, like `close()`. */
   signal?: AbortSignal;
   stream?: ResultsStreamSettings;
@@ -207,10 +241,13 @@ export function consumeResults(
   const retryDelayMs = options.retryDelayMs ?? 1000;
 
   const settle = async (msg: JsMsg): Promise<void> => {
-    let result: HiveResult;
+    let result: HiveResult | HiveRejection;
     try {
-      result = decodeResult(msg.data, msg.headers);
+      result = isRejectionMessage(msg.headers)
+        ? decodeRejection(msg.data)
+        : decodeResult(msg.data, msg.headers);
       if (result.job.origin !== origin) throw new Error(`result is for node ${result.job.origin}`);
+      if ('reason' in result && !options.onRejection) throw new Error('a rejection, and no handler for them');
     } catch (err) {
       log.warn({ subject: msg.subject, seq: msg.seq, reason: errorMessage(err) }, 'result message dropped');
       msg.term();
@@ -218,7 +255,8 @@ export function consumeResults(
     }
     const keepAlive = setInterval(() => msg.working(), ackWaitMs / 2);
     try {
-      await handler(result);
+      if ('reason' in result) await options.onRejection?.(result);
+      else await handler(result);
     } catch (err) {
       const attempt = msg.info.deliveryCount;
       const delay = Math.min(retryDelayMs * 2 ** (attempt - 1), 30_000);

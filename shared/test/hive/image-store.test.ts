@@ -79,8 +79,9 @@ describe('ImageStore on a real nats-server', () => {
     }, 5);
     try {
       const info = await images.put(file, sha, { origin: { node: 'scope-1', path: 'run 3/large.tif' } });
-      expect(info).toMatchObject({ name: `sha256/${sha}`, size: 200 * MB });
-      await images.get(sha, out);
+      // Kept under its origin: another microscope's copy of the same bytes is its own object.
+      expect(info).toMatchObject({ name: `origin/scope-1/sha256/${sha}`, size: 200 * MB });
+      await images.get(sha, out, 'scope-1');
     } finally {
       clearInterval(sampler);
     }
@@ -90,11 +91,25 @@ describe('ImageStore on a real nats-server', () => {
     expect(await leftovers(dir)).toEqual([]);
     // A memory bound, not a timing: the library's own get kept the whole object (~260 MB).
     expect((peak - before) / MB, `RSS grew by ${((peak - before) / MB).toFixed(0)} MB`).toBeLessThan(100);
-    const stored = await (await new Objm(nc).open(IMAGE_BUCKET)).info(`sha256/${sha}`);
+    const stored = await (await new Objm(nc).open(IMAGE_BUCKET)).info(`origin/scope-1/sha256/${sha}`);
     expect(stored?.metadata).toEqual({ node: 'scope-1', path: 'run 3/large.tif' });
-    await images.remove(sha);
+    await images.remove(sha, 'scope-1');
     await fs.rm(file);
     await fs.rm(out);
+  });
+
+  it('keeps each origin its own copy of the same bytes: one removing its copy leaves the other', async () => {
+    const bytes = Buffer.from('the same micrograph on two microscopes');
+    const sha = sha256(bytes);
+    const file = path.join(dir, 'twice.tif');
+    await fs.writeFile(file, bytes);
+    await images.put(file, sha, { origin: { node: 'scope-a', path: 'x.tif' } });
+    await images.put(file, sha, { origin: { node: 'scope-b', path: 'y.tif' } });
+    await images.remove(sha, 'scope-a');
+    await expect(images.read(sha, 'scope-a')).rejects.toBeInstanceOf(ObjectMissingError);
+    expect((await images.read(sha, 'scope-b')).equals(bytes)).toBe(true);
+    await images.remove(sha, 'scope-b');
+    await fs.rm(file);
   });
 
   it('stores an image once: a second put of the same content sends nothing', async () => {

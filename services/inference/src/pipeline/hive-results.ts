@@ -1,19 +1,22 @@
 import {
   consumeResults,
+  type HiveRejection,
   type HiveResult,
   type ImageStore,
   type JetStreamClient,
+  type Job,
   type Logger,
   type ModelRef,
   type ResultsConsumer,
 } from '@scopehive/shared';
+import { ImageRejection, REJECT_REASONS, type RejectReason } from '../image/rejection.ts';
 import type { LocalShare } from './local-share.ts';
 
 export interface HiveResultsWriterOptions {
   /** This node: the origin whose results are taken. */
   node: string;
   js: JetStreamClient;
-  share: Pick<LocalShare, 'write' | 'isDone'>;
+  share: Pick<LocalShare, 'write' | 'isDone' | 'reject'>;
   images: Pick<ImageStore, 'remove'>;
   /** The models jobs are made for: the image's bytes are kept until each has its result. */
   models: () => readonly ModelRef[];
@@ -22,17 +25,53 @@ export interface HiveResultsWriterOptions {
 }
 
 /**
- * The origin's side of the hive: results other nodes analysed come back through the results stream
- * and are written to this node's share like its own (atomic, and harmless when repeated); once every
- * model's result for an image is there, its bytes leave the image store.
+ * After a result of this node's image is written (sent back, or analysed here): once every model's
+ * result is there, the image's bytes leave the store. Models are the ones jobs are made for now.
  */
-export function startHiveResultsWriter(options: HiveResultsWriterOptions): ResultsConsumer {
-  const { node, js, share, images, models, logger } = options;
-  const handle = async ({ job, doc, annotated }: HiveResult): Promise<void> => {
-    await share.write({ doc, annotated });
+export function imageRelease(options: {
+  share: Pick<LocalShare, 'isDone'>;
+  images: Pick<ImageStore, 'remove'>;
+  models: () => readonly ModelRef[];
+}): (job: Job) => Promise<void> {
+  const { share, images, models } = options;
+  return async (job) => {
     const all = models();
     const done = await Promise.all(all.map((model) => share.isDone({ ...job, model }, job.image.sha256)));
-    if (all.length > 0 && done.every(Boolean)) await images.remove(job.image.sha256);
+    if (all.length > 0 && done.every(Boolean)) await images.remove(job.image.sha256, job.origin);
   };
-  return consumeResults(js, node, handle, { log: logger, signal: options.signal });
+}
+
+/**
+ * The origin's side of the hive: results other nodes analysed come back through the results stream
+ * and are written to this node's share like its own (atomic, and harmless when repeated); once every
+ * model's result for an image is there, its bytes leave the image store. A file another node found
+ * it cannot analyse is set aside here with the reason, as one found here would be.
+ */
+export function startHiveResultsWriter(options: HiveResultsWriterOptions): ResultsConsumer {
+  const { node, js, share, images, logger } = options;
+  const release = imageRelease(options);
+  const handle = async ({ job, doc, annotated }: HiveResult): Promise<void> => {
+    await share.write({ doc, annotated });
+    await release(job);
+  };
+  // Set aside as if found here; the image is then of no use to the other models' jobs either.
+  const onRejection = async ({ job, reason, message, node: by }: HiveRejection): Promise<void> => {
+    const where = { image: job.image.path, model: job.model.name, by };
+    // A late copy of a job already answered (its image left the store once every result was in).
+    if (await share.isDone(job, job.image.sha256)) return;
+    if (reason === 'vanished') {
+      // The bytes left the store but the file is still here: it is not the file's fault.
+      logger.warn(
+        where,
+        `${job.image.path}: node ${by} found it gone from the hive's image store; left in the inbox`,
+      );
+      return;
+    }
+    const known = (REJECT_REASONS as readonly string[]).includes(reason)
+      ? (reason as RejectReason)
+      : 'failed';
+    await share.reject(job, new ImageRejection(known, `${message} (found by node ${by})`));
+    await images.remove(job.image.sha256, job.origin);
+  };
+  return consumeResults(js, node, handle, { log: logger, signal: options.signal, onRejection });
 }

@@ -1,4 +1,10 @@
-import { type JetStreamClient, type Job, type Logger, publishResult } from '@scopehive/shared';
+import {
+  type JetStreamClient,
+  type Job,
+  type Logger,
+  publishRejection,
+  publishResult,
+} from '@scopehive/shared';
 import type { ImageRejection } from '../image/rejection.ts';
 import type { HiveMetrics } from './hive-metrics.ts';
 import type { LocalShare } from './local-share.ts';
@@ -11,6 +17,8 @@ export interface HiveSinkOptions {
   share?: LocalShare;
   js: JetStreamClient;
   logger: Logger;
+  /** Called after a result of this node's own image is written (its bytes leave the store once all are in). */
+  ownWritten?: (job: Job) => Promise<void>;
   /** Times each result sent back to its origin. */
   transfers?: Pick<HiveMetrics, 'timed'>;
 }
@@ -34,22 +42,24 @@ export class HiveSink implements ResultSink {
 
   async write(result: AnalysisResult, job: Job): Promise<void> {
     const { share, js, logger } = this.opts;
-    if (share && this.#own(job)) return share.write(result);
+    if (share && this.#own(job)) {
+      await share.write(result);
+      await this.opts.ownWritten?.(job);
+      return;
+    }
     const send = () =>
       publishResult(js, { job, doc: result.doc, annotated: result.annotated }, { log: logger });
     await (this.opts.transfers?.timed('result', send) ?? send());
   }
 
-  /**
-   * Another node's image cannot be set aside on its share from here; for now the rejection is only
-   * logged (and the job acknowledged by the worker).
-   */
+  /** Another node's image is set aside on its own share: the rejection travels back like a result. */
   async reject(job: Job, rejection: ImageRejection): Promise<void> {
-    const { share, logger } = this.opts;
+    const { share, js, logger, node } = this.opts;
     if (share && this.#own(job)) return share.reject(job, rejection);
-    logger.warn(
-      { image: job.image.path, origin: job.origin, reason: rejection.reason },
-      `${job.image.path} of node ${job.origin} not analysed (${rejection.reason}): ${rejection.message}`,
+    await publishRejection(
+      js,
+      { job, reason: rejection.reason, message: rejection.message, node },
+      { log: logger },
     );
   }
 
