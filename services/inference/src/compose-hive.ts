@@ -40,7 +40,7 @@ export async function openHive(
 ): Promise<Hive> {
   const jsm = await js.jetstreamManager();
   const replicas = await hiveReplicas(jsm);
-  await ensureResultsStream(jsm, { replicas });
+  await ensureResultsStream(jsm);
   const { queue } = await ctx.queue();
   return {
     js,

@@ -48,18 +48,32 @@ export async function openNodeRegistry(
 ): Promise<NodeRegistry> {
   const bucket = settings.bucket ?? NODES_BUCKET;
   const maxAgeMs = nodeExpiryMs(settings.intervalMs);
-  const kv = await new Kvm(js).create(bucket, {
-    history: 1,
-    ttl: maxAgeMs,
-    replicas: settings.replicas ?? 1,
-    // Survives a server restart, so entries keep expiring on time instead of all vanishing at once.
-    storage: StorageType.File,
-  });
-  const { streamInfo } = await kv.status();
   const jsm = await js.jetstreamManager();
+  // An existing bucket is opened, never created again: in a cluster missing a server such a
+  // request goes unanswered.
+  const exists = await jsm.streams.info(`KV_${bucket}`).then(
+    () => true,
+    (err: unknown) => {
+      if (isStreamMissing(err)) return false;
+      throw err;
+    },
+  );
+  const kvm = new Kvm(js);
+  const kv = exists
+    ? await kvm.open(bucket)
+    : await kvm.create(bucket, {
+        history: 1,
+        ttl: maxAgeMs,
+        replicas: settings.replicas ?? 1,
+        // Survives a server restart, so entries keep expiring on time instead of all vanishing at once.
+        storage: StorageType.File,
+      });
+  const { streamInfo } = await kv.status();
   const stream = streamInfo.config.name;
-  if (streamInfo.config.max_age !== nanos(maxAgeMs))
-    await jsm.streams.update(stream, { max_age: nanos(maxAgeMs) });
+  // Replicas are raised when the hive has grown (never lowered: a server down looks like a smaller hive).
+  const replicas = Math.max(settings.replicas ?? 1, streamInfo.config.num_replicas ?? 1);
+  if (streamInfo.config.max_age !== nanos(maxAgeMs) || streamInfo.config.num_replicas !== replicas)
+    await jsm.streams.update(stream, { max_age: nanos(maxAgeMs), num_replicas: replicas });
   return { kv, bucket, jsm, stream };
 }
 

@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { ObjectInfo } from '@nats-io/obj';
 import { type ObjectStore, Objm, StorageType, setSha256Backend } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isStreamMissing } from '../queue/jetstream/errors.ts';
 import type { StoredKind } from './object-errors.ts';
 
 /**
@@ -73,15 +74,23 @@ export async function recreateBucket(bucket: ObjectBucket): Promise<void> {
   bucket.store = await ensureBucket(new Objm(bucket.js), bucket.name, bucket.replicas);
 }
 
+/**
+ * Opens the bucket, making it when missing. One that exists is opened, never created again (in a
+ * cluster missing a server such a request goes unanswered); its replicas are raised when the hive
+ * has grown, never lowered: while a server is down the cluster looks smaller than it is, and
+ * dropping replicas then would take the bucket down with the next server lost.
+ */
 async function ensureBucket(objm: Objm, name: string, replicas: number): Promise<ObjectStore> {
-  const store = await objm.create(name, { storage: StorageType.File, replicas });
-  const status = await store.status();
-  // A hive that grew to three JetStream servers raises the replicas of a bucket made before.
-  if (status.replicas !== replicas) {
-    const jsm = await objm.js.jetstreamManager();
-    await jsm.streams.update(status.streamInfo.config.name, { num_replicas: replicas });
-  }
-  return store;
+  const jsm = await objm.js.jetstreamManager();
+  const stream = `OBJ_${name}`;
+  const info = await jsm.streams.info(stream).catch((err: unknown) => {
+    if (isStreamMissing(err)) return undefined;
+    throw err;
+  });
+  if (!info) return objm.create(name, { storage: StorageType.File, replicas });
+  if ((info.config.num_replicas ?? 1) < replicas)
+    await jsm.streams.update(stream, { num_replicas: replicas });
+  return objm.open(name);
 }
 
 export function streamName(bucket: ObjectBucket): string {

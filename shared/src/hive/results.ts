@@ -8,7 +8,6 @@ import {
   type JsMsg,
   RetentionPolicy,
   StorageType,
-  type StreamConfig,
 } from '@nats-io/jetstream';
 import { InvalidArgumentError, nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -17,9 +16,9 @@ import {
   errorMessage,
   isConsumerAlreadyExists,
   isStreamMissing,
-  isStreamNameInUse,
   QueueSetupError,
 } from '../queue/jetstream/errors.ts';
+import { provisionStream } from '../queue/jetstream/provision.ts';
 import { backoffMs, pause } from '../queue/jetstream/retry.ts';
 import type { ResultDocument } from '../result/schema.ts';
 import {
@@ -37,8 +36,6 @@ export const RESULTS_STREAM = 'SCOPEHIVE_RESULTS';
 const subjectPrefix = 'scopehive.results';
 
 export interface ResultsStreamSettings {
-  /** 3 once three JetStream servers exist, 1 below that. */
-  replicas?: number;
   /** How long results wait for an origin that is away (default 7 days). */
   maxAgeMs?: number;
   /**
@@ -62,33 +59,25 @@ export async function ensureResultsStream(
   jsm: JetStreamManager,
   settings: ResultsStreamSettings = {},
 ): Promise<void> {
-  const config: Partial<StreamConfig> & { name: string } = {
-    name: RESULTS_STREAM,
-    subjects: [`${subjectPrefix}.>`],
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(settings.maxAgeMs ?? 7 * 24 * 3_600_000),
-    duplicate_window: nanos(settings.duplicateWindowMs ?? 3_600_000),
-    num_replicas: settings.replicas ?? 1,
-  };
-  try {
-    await jsm.streams.add(config);
-  } catch (err) {
-    if (!isStreamNameInUse(err)) throw err;
-    const info = await jsm.streams.info(RESULTS_STREAM);
-    if (info.config.retention !== RetentionPolicy.Workqueue) {
-      throw new QueueSetupError(
-        `stream ${RESULTS_STREAM} exists with ${info.config.retention} retention; the results need a work-queue stream (delete it)`,
-      );
-    }
-    await jsm.streams.update(RESULTS_STREAM, {
-      subjects: config.subjects,
-      max_age: config.max_age,
-      duplicate_window: config.duplicate_window,
-      num_replicas: config.num_replicas,
-    });
-  }
+  await provisionStream(
+    jsm,
+    {
+      name: RESULTS_STREAM,
+      subjects: [`${subjectPrefix}.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(settings.maxAgeMs ?? 7 * 24 * 3_600_000),
+      duplicate_window: nanos(settings.duplicateWindowMs ?? 3_600_000),
+    },
+    (info) => {
+      if (info.config.retention !== RetentionPolicy.Workqueue) {
+        throw new QueueSetupError(
+          `stream ${RESULTS_STREAM} exists with ${info.config.retention} retention; the results need a work-queue stream (delete it)`,
+        );
+      }
+    },
+  );
 }
 
 /** The same result published twice (a job redelivered after its worker published) has the same id. */

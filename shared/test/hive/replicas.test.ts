@@ -11,6 +11,19 @@ import { startNatsServer } from '../helpers/nats-server.ts';
  * "Streams and buckets use three replicas once three JetStream servers are present, one below
  * that": on real servers, a single one, a cluster of two and one of three.
  */
+async function succeeds(attempt: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await attempt();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 describe('hive replicas follow the cluster', () => {
   const clusters: LoopbackCluster[] = [];
   afterAll(async () => {
@@ -18,7 +31,7 @@ describe('hive replicas follow the cluster', () => {
   });
 
   async function jsmOn(url: string) {
-    const nc = await connect({ servers: url });
+    const nc = await connect({ servers: url.split(','), maxReconnectAttempts: -1 });
     return { nc, jsm: await jetstreamManager(nc) };
   }
 
@@ -58,7 +71,7 @@ describe('hive replicas follow the cluster', () => {
         subjectPrefix: 'scopehive.jobs',
         duplicateWindowMs: 60_000,
       });
-      await ensureResultsStream(jsm, { replicas: await hiveReplicas(jsm) });
+      await ensureResultsStream(jsm);
       for (const stream of ['SCOPEHIVE_JOBS', RESULTS_STREAM]) {
         const info = await jsm.streams.info(stream);
         expect(info.config.num_replicas, stream).toBe(3);
@@ -68,4 +81,25 @@ describe('hive replicas follow the cluster', () => {
       await nc.close();
     }
   });
+
+  it('never lowers replicas while a server is down (the cluster only looks smaller)', async () => {
+    const cluster = await startLoopbackCluster({ size: 3 });
+    clusters.push(cluster);
+    const { nc, jsm } = await jsmOn(cluster.urls);
+    const jobs = { stream: 'SCOPEHIVE_JOBS', subjectPrefix: 'scopehive.jobs', duplicateWindowMs: 60_000 };
+    try {
+      await ensureStream(jsm, jobs);
+      await ensureResultsStream(jsm);
+      await cluster.servers[2].stop();
+      // What a process does on reconnecting: the probe now finds two servers. (Requests go
+      // unanswered until the cluster has elected leaders again: tried until they are.)
+      await succeeds(async () => expect(await hiveReplicas(jsm)).toBe(1));
+      await succeeds(() => ensureStream(jsm, jobs));
+      await succeeds(() => ensureResultsStream(jsm));
+      for (const stream of ['SCOPEHIVE_JOBS', RESULTS_STREAM])
+        expect((await jsm.streams.info(stream)).config.num_replicas, stream).toBe(3);
+    } finally {
+      await nc.close();
+    }
+  }, 180_000);
 });

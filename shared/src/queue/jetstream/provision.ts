@@ -10,6 +10,8 @@ import {
   RetentionPolicy,
   StorageType,
   type StreamConfig,
+  type StreamInfo,
+  type StreamUpdateConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { hiveReplicas } from '../../hive/replicas.ts';
@@ -67,38 +69,73 @@ function consumerName(token: string): string {
 }
 
 /**
+ * Makes sure a stream exists, made with `config` and the hive's replicas, and brings one made
+ * earlier up to date: `check` refuses an existing stream that cannot serve (wrong retention), and
+ * the settings in `config.subjects`, `duplicate_window` and `max_age` are applied when they differ.
+ * An existing stream is never created again: in a cluster missing a server such a request goes
+ * unanswered. Replicas are raised when the hive has grown to three JetStream servers and never
+ * lowered: while a server is down the cluster looks smaller than it is, and dropping replicas then
+ * would take the stream down with the next server lost.
+ */
+export async function provisionStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+  check: (info: StreamInfo) => void,
+): Promise<void> {
+  let info = await jsm.streams.info(config.name).catch((err: unknown) => {
+    if (isStreamMissing(err)) return undefined;
+    throw err;
+  });
+  if (!info) {
+    try {
+      await jsm.streams.add({ ...config, num_replicas: await hiveReplicas(jsm) });
+      return;
+    } catch (err) {
+      if (!isStreamNameInUse(err)) throw err;
+      info = await jsm.streams.info(config.name);
+    }
+  }
+  check(info);
+  const update: Partial<StreamUpdateConfig> = {};
+  const current = info.config;
+  if (config.subjects && JSON.stringify(config.subjects) !== JSON.stringify(current.subjects))
+    update.subjects = config.subjects;
+  if (config.duplicate_window !== undefined && config.duplicate_window !== current.duplicate_window)
+    update.duplicate_window = config.duplicate_window;
+  if (config.max_age !== undefined && config.max_age !== current.max_age) update.max_age = config.max_age;
+  const replicas = current.num_replicas ?? 1;
+  if (replicas < 3) {
+    const possible = await hiveReplicas(jsm);
+    if (possible > replicas) update.num_replicas = possible;
+  }
+  if (Object.keys(update).length > 0) await jsm.streams.update(config.name, update);
+}
+
+/**
  * Makes sure the job stream exists as a work-queue stream (file storage), and updates what may
- * change (subjects, duplicate window, replicas) on one made earlier. Replicas follow the cluster
- * (`hiveReplicas`): a stream made on a hive of one gets three replicas once the hive has three
- * JetStream servers, the next time a process starts or reconnects.
+ * change (subjects, duplicate window, replicas) on one made earlier: a stream made on a hive of one
+ * gets three replicas once the hive has three JetStream servers, the next time a process starts or
+ * reconnects.
  */
 export async function ensureStream(jsm: JetStreamManager, settings: StreamSettings): Promise<void> {
-  const replicas = await hiveReplicas(jsm);
-  const config: Partial<StreamConfig> & { name: string } = {
-    name: settings.stream,
-    subjects: [`${settings.subjectPrefix}.>`],
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    duplicate_window: nanos(settings.duplicateWindowMs),
-    num_replicas: replicas,
-  };
-  try {
-    await jsm.streams.add(config);
-  } catch (err) {
-    if (!isStreamNameInUse(err)) throw err;
-    const info = await jsm.streams.info(settings.stream);
-    if (info.config.retention !== RetentionPolicy.Workqueue) {
-      throw new QueueSetupError(
-        `stream ${settings.stream} exists with ${info.config.retention} retention; the job queue needs a work-queue stream (delete it or set another stream name)`,
-      );
-    }
-    await jsm.streams.update(settings.stream, {
-      subjects: config.subjects,
-      duplicate_window: config.duplicate_window,
-      num_replicas: replicas,
-    });
-  }
+  await provisionStream(
+    jsm,
+    {
+      name: settings.stream,
+      subjects: [`${settings.subjectPrefix}.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(settings.duplicateWindowMs),
+    },
+    (info) => {
+      if (info.config.retention !== RetentionPolicy.Workqueue) {
+        throw new QueueSetupError(
+          `stream ${settings.stream} exists with ${info.config.retention} retention; the job queue needs a work-queue stream (delete it or set another stream name)`,
+        );
+      }
+    },
+  );
 }
 
 /**
