@@ -41,13 +41,7 @@ describe('hive simulation', () => {
     expect(report.faults).toBe(false);
   }, 60_000);
 
-  // Skipped until two defects outside the simulation are fixed (the lead's files); the simulation
-  // finds both in 2 runs out of 2 of `hive:sim -- --faults`: (1) a NATS timeout while a server is
-  // lost (an image-store download, a result publish) is classified as a bug, so each spends a
-  // delivery and after three the image is rejected as "failed": lost; (2) a job whose ack was lost
-  // with the server is delivered again, analysed again on another node and its result written a
-  // second time on the origin, whose results writer does not check its ledger first: duplicated.
-  it.skip('loses and duplicates nothing when a worker is SIGKILLed and a NATS server killed part-way', async () => {
+  it('loses and duplicates nothing when a worker is SIGKILLed and a NATS server killed part-way', async () => {
     const nodes = parseNodes('scope-a:30,scope-b:50,nx-c:80,gpu-d:40');
     const report = await runSimulation({ nodes, images: 60, faults: true });
     expectShape(report, 60, ['scope-a', 'scope-b', 'nx-c', 'gpu-d']);

@@ -40,10 +40,19 @@ const ENVIRONMENT_CODES = new Set([
 ]);
 
 /**
- * The NATS client's errors for a queue that is down (it names them rather than giving codes);
- * matched by name so that the inference service does not depend on the client library.
+ * The NATS client's errors for a queue that is down or a cluster electing leaders (a JetStream server
+ * lost): it names them rather than giving codes; matched by name so that the inference service does
+ * not depend on the client library. A hive image fetch or result publish meeting one is waited out,
+ * never counted against the image.
  */
-const QUEUE_DOWN_ERRORS = new Set(['ClosedConnectionError', 'DrainingConnectionError', 'ConnectionError']);
+const QUEUE_DOWN_ERRORS = new Set([
+  'ClosedConnectionError',
+  'DrainingConnectionError',
+  'ConnectionError',
+  'TimeoutError',
+  'NoResponders',
+  'JetStreamNotEnabled',
+]);
 
 export function classifyFailure(err: unknown): Failure {
   const message = String((err as Error)?.message ?? err).split('\n')[0];

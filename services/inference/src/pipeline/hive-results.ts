@@ -51,7 +51,9 @@ export function startHiveResultsWriter(options: HiveResultsWriterOptions): Resul
   const { node, js, share, images, logger } = options;
   const release = imageRelease(options);
   const handle = async ({ job, doc, annotated }: HiveResult): Promise<void> => {
-    await share.write({ doc, annotated });
+    // A job delivered again after its acknowledgement was lost (a server gone) is analysed again
+    // elsewhere: its result is written once.
+    if (!(await share.isDone(job, job.image.sha256))) await share.write({ doc, annotated });
     await release(job);
   };
   // Set aside as if found here; the image is then of no use to the other models' jobs either.

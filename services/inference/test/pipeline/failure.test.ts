@@ -50,6 +50,11 @@ describe('classifyFailure: one place sorts every failure', () => {
   it('blames the environment when the queue is down', () => {
     const closed = Object.assign(new Error('closed connection'), { name: 'ClosedConnectionError' });
     expect(classifyFailure(closed)).toMatchObject({ kind: 'environment', code: 'QUEUE_DOWN' });
+    // A JetStream server lost out of three: requests time out or meet no responder while leaders move.
+    for (const name of ['TimeoutError', 'NoResponders', 'JetStreamNotEnabled']) {
+      const err = Object.assign(new Error('timeout'), { name });
+      expect(classifyFailure(err), name).toMatchObject({ kind: 'environment', code: 'QUEUE_DOWN' });
+    }
   });
 
   it('calls anything else a bug, with its stack for the log', () => {
