@@ -201,7 +201,7 @@ export async function composeInference(
     const transfers = hive?.metrics;
     const source = hive ? new HiveSource({ node, share, images: hive.images, transfers }) : share;
     const ownWritten =
-      hive && share ? imageRelease({ share, images: hive.images, models: jobModels }) : undefined;
+      hive && share ? imageRelease({ share, images: hive.images, models: jobModels, logger }) : undefined;
     const sink = hive ? new HiveSink({ node, share, js: hive.js, logger, transfers, ownWritten }) : share;
     if (!source || !sink) throw new Error('inference needs a share or the hive');
     const running = createAnalysisWorker({

@@ -54,6 +54,9 @@ const QUEUE_DOWN_ERRORS = new Set([
   'JetStreamNotEnabled',
 ]);
 
+/** JetStream's answer while a stream or the cluster has no leader (API error 10008). */
+const QUEUE_BUSY = /JetStream system temporarily unavailable/i;
+
 export function classifyFailure(err: unknown): Failure {
   const message = String((err as Error)?.message ?? err).split('\n')[0];
   const { code, path } = (err ?? {}) as NodeJS.ErrnoException;
@@ -63,6 +66,7 @@ export function classifyFailure(err: unknown): Failure {
   const rejection = classifyDecodeError(err);
   if (rejection) return { kind: 'image', rejection };
   const name = (err as Error)?.name;
-  if (name && QUEUE_DOWN_ERRORS.has(name)) return { kind: 'environment', code: 'QUEUE_DOWN', message };
+  if ((name && QUEUE_DOWN_ERRORS.has(name)) || QUEUE_BUSY.test(message))
+    return { kind: 'environment', code: 'QUEUE_DOWN', message };
   return { kind: 'bug', message, stack: (err as Error)?.stack };
 }

@@ -32,12 +32,22 @@ export function imageRelease(options: {
   share: Pick<LocalShare, 'isDone'>;
   images: Pick<ImageStore, 'remove'>;
   models: () => readonly ModelRef[];
+  logger: Logger;
 }): (job: Job) => Promise<void> {
-  const { share, images, models } = options;
+  const { share, images, models, logger } = options;
   return async (job) => {
     const all = models();
     const done = await Promise.all(all.map((model) => share.isDone({ ...job, model }, job.image.sha256)));
-    if (all.length > 0 && done.every(Boolean)) await images.remove(job.image.sha256, job.origin);
+    if (all.length === 0 || !done.every(Boolean)) return;
+    try {
+      await images.remove(job.image.sha256, job.origin);
+    } catch (err) {
+      // Tidying only: the result is written, and must not be failed (and written again) for this.
+      logger.warn(
+        { image: job.image.path, err: String((err as Error)?.message ?? err) },
+        `${job.image.path}: its bytes stay in the hive's image store for now (the store did not answer)`,
+      );
+    }
   };
 }
 
@@ -73,7 +83,14 @@ export function startHiveResultsWriter(options: HiveResultsWriterOptions): Resul
       ? (reason as RejectReason)
       : 'failed';
     await share.reject(job, new ImageRejection(known, `${message} (found by node ${by})`));
-    await images.remove(job.image.sha256, job.origin);
+    await images
+      .remove(job.image.sha256, job.origin)
+      .catch((err: unknown) =>
+        logger.warn(
+          { ...where, err: String(err) },
+          `${job.image.path}: its bytes stay in the hive's image store for now`,
+        ),
+      );
   };
   return consumeResults(js, node, handle, { log: logger, signal: options.signal, onRejection });
 }

@@ -55,6 +55,10 @@ describe('classifyFailure: one place sorts every failure', () => {
       const err = Object.assign(new Error('timeout'), { name });
       expect(classifyFailure(err), name).toMatchObject({ kind: 'environment', code: 'QUEUE_DOWN' });
     }
+    const busy = Object.assign(new Error('JetStream system temporarily unavailable'), {
+      name: 'JetStreamApiError',
+    });
+    expect(classifyFailure(busy)).toMatchObject({ kind: 'environment', code: 'QUEUE_DOWN' });
   });
 
   it('calls anything else a bug, with its stack for the log', () => {
