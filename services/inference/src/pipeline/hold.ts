@@ -112,7 +112,14 @@ export class HeldJobs {
           const wait = backoffMs(retry);
           // One warning per job; its later retries only at debug: a long outage must not flood the log.
           logger[retry === 1 ? 'warn' : 'debug'](
-            { image: job.image.path, model: job.model.name, reason, err: failure.message, retry, retryInMs: wait },
+            {
+              image: job.image.path,
+              model: job.model.name,
+              reason,
+              err: failure.message,
+              retry,
+              retryInMs: wait,
+            },
             `${job.image.path}: held (${reason}), retry ${retry} in ${wait / 1000} s`,
           );
           if (!(await sleep(wait, true, { signal }).catch(() => false))) throw err;
