@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # The programs the tests run, as program:debian-package. A new tool is one more word on this line.
-tools="nats-server:nats-server prometheus:prometheus promtool:prometheus shellcheck:shellcheck"
+tools="nats-server:nats-server prometheus:prometheus promtool:prometheus shellcheck:shellcheck imagej:imagej xvfb-run:xvfb xauth:xauth"
 
 # Debian puts some servers in /usr/sbin, which is not on an ordinary user's PATH; the tests look there too.
 found() {
