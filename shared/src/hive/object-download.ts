@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { MsgRequest, StoredMsg } from '@nats-io/jetstream';
 import type { ObjectInfo } from '@nats-io/obj';
 import { isStreamMissing } from '../queue/jetstream/errors.ts';
 import { chunkSubject, chunksStored, type ObjectBucket, objectName, streamName } from './object-bucket.ts';
@@ -122,9 +123,19 @@ export async function eachChunk(
   take: (data: Uint8Array) => Promise<void> | void,
 ): Promise<void> {
   if (info.size === 0) return;
-  const consumer = await bucket.js.consumers.get(streamName(bucket), {
-    filter_subjects: chunkSubject(bucket, info.nuid),
-  });
+  let consumer: Awaited<ReturnType<typeof bucket.js.consumers.get>>;
+  try {
+    consumer = await bucket.js.consumers.get(streamName(bucket), {
+      filter_subjects: chunkSubject(bucket, info.nuid),
+    });
+  } catch (err) {
+    if (!isTimeout(err)) throw err;
+    // A server just lost (killed, not stopped): until the cluster gives up on it, which takes
+    // nats-server minutes, making the short-lived consumer can time out again and again. The chunks
+    // are still readable one by one from the stream's leader.
+    await eachChunkByGet(bucket, info, sha256, take);
+    return;
+  }
   const chunks = await consumer.consume({ max_messages: PREFETCH_CHUNKS });
   let stalled = false;
   let timer: NodeJS.Timeout | undefined;
@@ -162,6 +173,37 @@ export async function eachChunk(
     bucket.name,
     stalled ? `no chunk arrived for ${bucket.stallMs / 1000} s` : 'its chunks stopped',
   );
+}
+
+function isTimeout(err: unknown): boolean {
+  return (err as Error)?.name === 'TimeoutError';
+}
+
+/** The chunks one request each, by subject from the last one's sequence: no consumer needed. */
+export async function eachChunkByGet(
+  bucket: ObjectBucket,
+  info: ObjectInfo,
+  sha256: string,
+  take: (data: Uint8Array) => Promise<void> | void,
+): Promise<void> {
+  const jsm = await bucket.js.jetstreamManager();
+  const subject = chunkSubject(bucket, info.nuid);
+  let seq = 0;
+  for (let chunk = 0; chunk < info.chunks; chunk++) {
+    // The server takes `next_by_subj` on its plain message get too (2.9+); the client types it for
+    // direct gets only.
+    const request = { next_by_subj: subject, seq: seq + 1 } as unknown as MsgRequest;
+    let msg: StoredMsg | null;
+    try {
+      msg = await jsm.streams.getMessage(streamName(bucket), request);
+    } catch (err) {
+      if (!isStreamMissing(err) && !/no message found/i.test(String((err as Error)?.message))) throw err;
+      msg = null;
+    }
+    if (!msg) throw new ObjectMissingError(bucket.kind, sha256, bucket.name);
+    await take(msg.data);
+    seq = msg.seq;
+  }
 }
 
 async function writeAll(handle: fs.FileHandle, data: Uint8Array): Promise<void> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, sha256File } from '../../src/fs/files.ts';
 import { IMAGE_BUCKET, ImageStore } from '../../src/hive/image-store.ts';
 import { openBucket } from '../../src/hive/object-bucket.ts';
-import { eachChunk, findObject } from '../../src/hive/object-download.ts';
+import { eachChunk, eachChunkByGet, findObject } from '../../src/hive/object-download.ts';
 import { FileChangedError, ObjectCorruptError, ObjectMissingError } from '../../src/hive/object-errors.ts';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.ts';
 
@@ -209,6 +209,28 @@ describe('ImageStore on a real nats-server', () => {
     await images.remove(sha);
     await images.put(file, sha);
     expect(sha256(await images.read(sha))).toBe(sha);
+  });
+
+  it('reads an object chunk by chunk without a consumer (the path used while a server is being lost)', async () => {
+    const bucket = await openBucket(nc, { name: IMAGE_BUCKET, kind: 'image', replicas: 1 });
+    // Another object stored in between, so the chunks are not the stream's only messages.
+    const { file, sha } = await generatedFile('by-get.tif', 3 * MB + 17);
+    const other = await generatedFile('interleaved.tif', 300_000);
+    await images.put(file, sha);
+    await images.put(other.file, other.sha);
+    const info = await findObject(bucket, sha);
+    const hash = createHash('sha256');
+    let chunks = 0;
+    await eachChunkByGet(bucket, info, sha, (data) => {
+      hash.update(data);
+      chunks += 1;
+    });
+    expect(chunks).toBe(info.chunks);
+    expect(hash.digest('hex')).toBe(sha);
+    await images.remove(sha);
+    await expect(eachChunkByGet(bucket, info, sha, () => undefined)).rejects.toBeInstanceOf(
+      ObjectMissingError,
+    );
   });
 
   describe('a download whose chunks stop coming', () => {
