@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { section, setting } from './define.ts';
+import { type Setting, section, setting } from './define.ts';
 import type {
   AnalysisConfig,
   DeviceConfig,
@@ -18,6 +18,26 @@ import type {
   RuntimeConfig,
   WatchConfig,
 } from './types.ts';
+
+/** Table and summary settings of the analysis section (to join AnalysisConfig in types.ts). */
+export interface AnalysisTableConfig {
+  sizeUnit: SizeUnit;
+  csvBom: boolean;
+  edgeFeatures: 'exclude' | 'include';
+}
+
+export type SizeUnit = 'auto' | 'nm' | 'µm' | 'mm';
+
+/** A size unit as people type it (`um`, `μm` with a Greek mu, `micron`), in the one spelling tables use. */
+export function parseSizeUnit(raw: string): SizeUnit {
+  const text = raw
+    .trim()
+    .toLowerCase()
+    .replace(/\u03bc/g, '\u00b5');
+  if (text === 'auto' || text === 'nm' || text === 'mm' || text === '\u00b5m') return text;
+  if (text === 'um' || text === 'micron' || text === 'microns') return '\u00b5m';
+  throw new Error('expected nm, µm (or um), mm or auto');
+}
 
 const paths = section({
   title: 'Folders',
@@ -152,12 +172,29 @@ const analysis = section({
       100,
     ),
     annotate: setting.bool('SCOPEHIVE_ANNOTATE', 'Write an annotated JPEG next to each result.', true),
+    sizeUnit: {
+      env: 'SCOPEHIVE_SIZE_UNIT',
+      doc: 'Unit of new results tables (`nm`, `µm`, `mm`; `um` is read as `µm`), fixed when a table is created and named in its header; `auto`: suited to the first calibrated image. A folder\'s `scopehive.json` `"sizeUnit"` decides over it; an existing table keeps its unit.',
+      default: 'auto',
+      parse: parseSizeUnit,
+    } satisfies Setting<SizeUnit>,
+    csvBom: setting.bool(
+      'SCOPEHIVE_CSV_BOM',
+      'Begin new results tables with a UTF-8 byte-order mark, so Excel on Windows shows µ and ² right.',
+      false,
+    ),
+    edgeFeatures: setting.oneOf(
+      'SCOPEHIVE_EDGE_FEATURES',
+      'Features touching the image edge in size statistics: `exclude` (ImageJ\'s "exclude on edges"; they are still counted) or `include`. A folder\'s `"edgeFeatures"` decides over it.',
+      'exclude',
+      ['exclude', 'include'] as const,
+    ),
   },
   check: (v) =>
     v.stretchLow >= v.stretchHigh
       ? [`SCOPEHIVE_STRETCH_LOW=${v.stretchLow} must be below SCOPEHIVE_STRETCH_HIGH=${v.stretchHigh}`]
       : [],
-  resolve: (v): AnalysisConfig => v,
+  resolve: (v): AnalysisConfig & AnalysisTableConfig => v,
 });
 
 const runtime = section({

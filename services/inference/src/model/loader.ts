@@ -83,11 +83,11 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
     }
     const [inputWidth, inputHeight] = inputSize(session.inputShape, metadata);
     const blank = new Float32Array(3 * inputWidth * inputHeight);
-    const { dims } = await session.run(blank, [1, 3, inputHeight, inputWidth]);
-    // The run gives the first output's real dims; the others are as the graph declares them.
+    const { dims, extra } = await session.run(blank, [1, 3, inputHeight, inputWidth]);
+    // The run gives every output's real dims, dynamic axes resolved (a prototype grid sized by the input).
     const outputs: OutputShape[] = session.outputNames.map((name, i) => ({
       name,
-      dims: i === 0 ? dims : (session.outputShapes[i] ?? []),
+      dims: i === 0 ? dims : (extra?.[i - 1]?.dims ?? session.outputShapes[i] ?? []),
     }));
     const names = sidecar?.names ?? metadata.names;
     const output = detectLayout(outputs, { task: metadata.task, end2end: metadata.end2end, names });

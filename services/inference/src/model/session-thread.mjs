@@ -51,9 +51,15 @@ parentPort.on('message', async (message) => {
     const ms = performance.now() - started;
     const out = outputs[session.outputNames[0]];
     const data = out.data;
-    parentPort.postMessage({ type: 'result', id, buffer, data, dims: out.dims.map(Number), ms }, [
+    // Outputs after the first (a segmentation model's mask prototypes) travel with it.
+    const extra = session.outputNames.slice(1).map((name) => ({
+      data: outputs[name].data,
+      dims: outputs[name].dims.map(Number),
+    }));
+    parentPort.postMessage({ type: 'result', id, buffer, data, dims: out.dims.map(Number), extra, ms }, [
       buffer,
       data.buffer,
+      ...extra.map((e) => e.data.buffer),
     ]);
   } catch (err) {
     parentPort.postMessage({ type: 'error', id, buffer, message: firstLine(err) }, [buffer]);

@@ -14,13 +14,29 @@ interface Opened {
 type Reply =
   | Opened
   | { type: 'failed'; failures: Array<{ provider: string; message: string }> }
-  | { type: 'result'; id: number; buffer: ArrayBuffer; data: Float32Array; dims: number[]; ms: number }
+  | {
+      type: 'result';
+      id: number;
+      buffer: ArrayBuffer;
+      data: Float32Array;
+      dims: number[];
+      extra: OutputTensor[];
+      ms: number;
+    }
   | { type: 'error'; id: number; buffer: ArrayBuffer; message: string };
+
+/** One output tensor of a run. */
+export interface OutputTensor {
+  data: Float32Array;
+  dims: number[];
+}
 
 /** A run's output, the input handed back for reuse, and how long the session itself took (ms). */
 export interface RunResult {
   data: Float32Array;
   dims: number[];
+  /** The outputs after the first, in graph order (a segmentation model's mask prototypes). */
+  extra?: OutputTensor[];
   input: Float32Array;
   ms: number;
 }
@@ -122,7 +138,8 @@ export class SessionThread {
     if (!pending) return;
     this.#pending.delete(reply.id);
     const input = new Float32Array(reply.buffer, 0, pending.length);
-    if (reply.type === 'result') pending.resolve({ data: reply.data, dims: reply.dims, input, ms: reply.ms });
+    if (reply.type === 'result')
+      pending.resolve({ data: reply.data, dims: reply.dims, extra: reply.extra, input, ms: reply.ms });
     else {
       const err = new Error(reply.message) as Error & { input?: Float32Array };
       err.input = input;

@@ -1,5 +1,8 @@
+import { decodeSegments } from '../core/layouts/yolov8-seg.ts';
 import { type Letterbox, letterboxGeometry } from '../core/letterbox.ts';
 import { letterboxTensor } from '../core/letterbox-tensor.ts';
+import { attachMergedMasks } from '../core/mask-merge.ts';
+import { translateMask } from '../core/masks.ts';
 import {
   DEFAULT_MERGE_IOS,
   isCutByTile,
@@ -12,6 +15,7 @@ import type { Tile } from '../core/tiling.ts';
 import type { Detection } from '../core/types.ts';
 import type { RgbImage } from '../image/decode-image.ts';
 import type { LoadedModel } from '../model/model.ts';
+import type { RunResult } from '../model/session-thread.ts';
 
 /** Milliseconds spent in each stage of one image's inference. */
 export interface StageTimes {
@@ -31,6 +35,23 @@ function decodeOptions(model: LoadedModel) {
 }
 
 /**
+ * One image's detections from a run: a segmentation model's come with masks (its second output holds
+ * the prototypes), in the pixels of the view `geometry` letterboxed.
+ */
+function decodeRun(
+  model: LoadedModel,
+  output: RunResult,
+  geometry: Letterbox,
+  batchIndex: number,
+): Detection[] {
+  const options = { ...decodeOptions(model), batchIndex };
+  if (model.output.layout === 'yolov8-seg') {
+    return decodeSegments(output.data, output.dims, model.output, geometry, options, output.extra?.[0]);
+  }
+  return postprocess(output.data, output.dims, model.output, geometry, options);
+}
+
+/**
  * One letterboxed pass: `input` was packed ahead (while the previous image ran). The input array
  * goes to the session thread and comes back with the output; `recycle` takes it back for reuse.
  */
@@ -43,7 +64,7 @@ export async function detectSingle(
   const output = await model.run(input);
   recycle(output.input);
   const t = performance.now();
-  const detections = postprocess(output.data, output.dims, model.output, geometry, decodeOptions(model));
+  const detections = decodeRun(model, output, geometry, 0);
   // The session's own time, not the wait behind a run before it.
   return { detections, times: { inference: output.ms, postprocess: performance.now() - t } };
 }
@@ -102,14 +123,12 @@ export async function detectInTiles(
     const t = performance.now();
     head.group.forEach((tile, i) => {
       const whole = options.wholePass && tile.index === tiles.length;
-      const dets = postprocess(output.data, output.dims, model.output, head.geometries[i], {
-        ...decodeOptions(model),
-        batchIndex: i,
-      });
+      const dets = decodeRun(model, output, head.geometries[i], i);
       for (const d of dets) {
         found.push({
           ...d,
           box: offsetBox(d.box, tile),
+          ...(d.mask ? { mask: translateMask(d.mask, tile.x, tile.y) } : {}),
           cut: !whole && isCutByTile(d.box, tile, area.width, area.height),
         });
       }
@@ -117,11 +136,10 @@ export async function detectInTiles(
     times.postprocess += performance.now() - t;
   }
   const t = performance.now();
-  const merged = mergeTileDetections(found, {
-    iou: model.thresholds.iou,
-    ios: DEFAULT_MERGE_IOS,
-    maxDetections: model.thresholds.maxDetections,
-  });
+  const merge = { iou: model.thresholds.iou, ios: DEFAULT_MERGE_IOS };
+  const boxes = mergeTileDetections(found, { ...merge, maxDetections: model.thresholds.maxDetections });
+  // A feature cut by a seam gets the union of its pieces' masks.
+  const merged = found.some((d) => d.mask) ? attachMergedMasks(boxes, found, merge) : boxes;
   times.postprocess += performance.now() - t;
   return { detections: merged, times };
 }

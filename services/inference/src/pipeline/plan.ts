@@ -24,6 +24,12 @@ export interface ImageFacts {
   /** The rows above an instrument data bar, when the file says. */
   imageArea?: ImageArea;
   warnings: readonly string[];
+  /** The stored sample type: a one-channel type (uint8, uint16, float32, …) is a greyscale image. */
+  sourceType?: string;
+  /** The 8-bit RGB pixels for the model: an RGB file whose pixels are all grey is a greyscale image. */
+  rgb?: Uint8Array;
+  /** The file's EXIF names a camera (Make or Model): a photograph. */
+  camera?: boolean;
 }
 
 export interface PlanInputs {
@@ -31,6 +37,8 @@ export interface PlanInputs {
   model: { inputWidth: number; inputHeight: number };
   /** The service's tiling settings with the model sidecar's on top. */
   tiling: TilingSettings;
+  /** The folder's `"tiling"` (scopehive.json): it decides over the service's and the sidecar's mode. */
+  folderTiling?: TilingMode;
   /** Overrides in rising precedence: the folder's `scopehive.json`, then the model's sidecar. */
   overrides: readonly CalibrationOverride[];
   /** Problems with the folder's settings file, reported with the result. */
@@ -61,15 +69,29 @@ export function planAnalysis(input: PlanInputs): AnalysisPlan {
     height: crop.imageArea?.height ?? image.height,
     source: crop.imageArea?.source ?? 'whole image',
   };
-  // `auto` leaves uncalibrated photos (JPEG, WebP) whole: scenes are what photo models were trained
-  // on; micrographs, and anything with a pixel size, are tiled when much larger than the input.
-  const photo = (image.format === 'jpeg' || image.format === 'webp') && calibration.source === 'uncalibrated';
-  const mode = input.tiling.mode === 'auto' && photo ? 'never' : input.tiling.mode;
+  const folderMode = input.folderTiling;
+  const asked = folderMode ?? input.tiling.mode;
+  const photo = asked === 'auto' && calibration.source === 'uncalibrated' && isPhotograph(image);
+  const mode = photo ? 'never' : asked;
   const tiled = shouldTile(area.width, area.height, model.inputWidth, model.inputHeight, mode);
+  const geometry = letterboxGeometry(area.width, area.height, model.inputWidth, model.inputHeight);
+  const shrink = 1 / geometry.scale;
+  const shrunk =
+    !tiled && shrink > MAX_SHRINK_UNWARNED
+      ? [
+          `${area.width}×${area.height} image shrunk ${shrink.toFixed(1)}× into the ${model.inputWidth}×${model.inputHeight} model input without tiling (${
+            photo
+              ? 'tiling auto: analysed whole as a colour photograph'
+              : folderMode
+                ? `"tiling": "${folderMode}" in the folder's scopehive.json`
+                : `tiling ${asked}`
+          }): small features may be missed; "tiling": "always" in the folder's scopehive.json (or SCOPEHIVE_TILING=always) analyses it in tiles`,
+        ]
+      : [];
   return {
     calibration,
     area,
-    tiling: input.tiling,
+    tiling: { ...input.tiling, mode: asked },
     views: tiled
       ? {
           kind: 'tiles',
@@ -79,10 +101,53 @@ export function planAnalysis(input: PlanInputs): AnalysisPlan {
             overlap: input.tiling.overlap,
           }),
         }
-      : {
-          kind: 'single',
-          geometry: letterboxGeometry(area.width, area.height, model.inputWidth, model.inputHeight),
-        },
-    warnings: [...image.warnings, ...(input.warnings ?? []), ...calibration.warnings, ...crop.warnings],
+      : { kind: 'single', geometry },
+    warnings: [
+      ...image.warnings,
+      ...(input.warnings ?? []),
+      ...calibration.warnings,
+      ...crop.warnings,
+      ...shrunk,
+    ],
   };
+}
+
+/** Above this shrink factor an untiled image's result says so (a 19 px particle becomes under 10 px). */
+const MAX_SHRINK_UNWARNED = 2;
+/** Pixels sampled to tell a grey image stored as RGB from a colour one. */
+const GREY_SAMPLES = 65_536;
+/** JPEG's chroma noise on a grey picture stays within a few levels; colour goes well past this. */
+const GREY_TOLERANCE = 12;
+/** Share of sampled pixels that may be coloured in a grey image (a coloured scale bar or label). */
+const COLOURED_SHARE = 0.005;
+
+/**
+ * `auto` leaves only colour photographs whole (photo models were trained on whole scenes): an
+ * uncalibrated colour JPEG or WebP, or a colour PNG whose EXIF names a camera. Greyscale images —
+ * one channel, or RGB with grey pixels, as many microscopes save JPEGs — and every microscopy format
+ * are micrographs, tiled when much larger than the model input.
+ */
+export function isPhotograph(image: ImageFacts): boolean {
+  const raster = image.format === 'jpeg' || image.format === 'webp' || image.format === 'png';
+  if (!raster || (image.format === 'png' && image.camera !== true)) return false;
+  if (image.sourceType !== undefined && !image.sourceType.startsWith('rgb')) return false;
+  return !(image.rgb && looksGrey(image.rgb));
+}
+
+/** Whether interleaved 8-bit RGB pixels are (almost) all grey, from an even sample of them. */
+export function looksGrey(rgb: Uint8Array): boolean {
+  const pixels = Math.floor(rgb.length / 3);
+  if (pixels === 0) return true;
+  const step = Math.max(1, Math.floor(pixels / GREY_SAMPLES));
+  let sampled = 0;
+  let coloured = 0;
+  for (let p = 0; p < pixels; p += step) {
+    const i = p * 3;
+    const r = rgb[i];
+    const g = rgb[i + 1];
+    const b = rgb[i + 2];
+    if (Math.max(r, g, b) - Math.min(r, g, b) > GREY_TOLERANCE) coloured++;
+    sampled++;
+  }
+  return coloured <= sampled * COLOURED_SHARE;
 }

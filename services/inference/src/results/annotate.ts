@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { Detection } from '../core/types.ts';
 import type { RgbImage } from '../image/decode-image.ts';
-import { type Canvas, drawLabel, type Rgb, strokeRect } from './draw.ts';
+import { type Canvas, drawLabel, type Rgb, strokeMask, strokeRect } from './draw.ts';
 
 /** Saturated colours that stay distinct on grey micrographs as well as on photos. */
 const PALETTE: Rgb[] = [
@@ -27,11 +27,19 @@ export function annotationScale(width: number, height: number): { line: number; 
   return { line: Math.max(2, Math.round(side / 320)), text: Math.max(2, Math.round(side / 360)) };
 }
 
-/** Draws boxes and `class score` labels into `canvas` (weakest first, so the strongest label is on top). */
+/**
+ * Draws boxes, mask outlines (for a segmentation model's features) and `class score` labels into
+ * `canvas`, weakest first so the strongest is on top. A feature with a mask keeps a thin box, so the
+ * outline is what stands out.
+ */
 export function drawDetections(canvas: Canvas, detections: readonly Detection[]): void {
   const { line, text } = annotationScale(canvas.width, canvas.height);
   const ordered = [...detections].sort((a, b) => a.score - b.score);
-  for (const d of ordered) strokeRect(canvas, d.box, line, classColour(d.classId));
+  for (const d of ordered) {
+    const colour = classColour(d.classId);
+    strokeRect(canvas, d.box, d.mask ? 1 : line, colour);
+    if (d.mask) strokeMask(canvas, d.mask, line, colour);
+  }
   for (const d of ordered) {
     drawLabel(
       canvas,

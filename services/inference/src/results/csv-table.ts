@@ -1,6 +1,7 @@
 // Over 300 lines on purpose: the table's index, its rewrites and the cross-process rules below share one
 // state per table; the design is described in the comment under the imports.
 import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { OutsideFolderError } from '@scopehive/shared';
@@ -30,15 +31,29 @@ import { withFileLock } from './table-lock.ts';
  * - A crash between writes leaves rows that are whole, or a last one cut short, and possibly two
  *   results of one pair (rows appended, rewrite not done yet): the next write to the table closes the
  *   cut row and rewrites the table keeping, for each pair, the rows written last.
- * - A table with other columns (an older version wrote it) is renamed aside and a new one started.
+ * - A table with other columns (an older version wrote it) is renamed aside and a new one started,
+ *   except a header relabelled in place (`appendTable`'s `relabels`: same columns, now named with
+ *   their unit), whose rows stay.
+ * - A table may begin with a UTF-8 byte-order mark (Excel on Windows reads µ and ² right only then):
+ *   new tables get one when `bom` is set; an existing table keeps what it has.
  */
 export interface TableSubject {
   image: string;
   model: string;
 }
 
+/** What `appendTable`'s builder gives for a table whose header is known. */
+export interface TableContent {
+  columns: readonly string[];
+  rows: ReadonlyArray<ReadonlyArray<string | number>>;
+  /** The existing header is these columns under other names (a unit now chosen): rename, keep the rows. */
+  relabels?: boolean;
+}
+
 interface Layout {
+  /** Without the byte-order mark. */
   headerLine: string;
+  relabels: boolean;
   columns: number;
   image: number;
   /** -1: a table without a Model column is keyed by image alone. */
@@ -55,7 +70,15 @@ interface TableState {
   stale: boolean;
   /** Rewrites wait until then (ms since the epoch), to take at most REWRITE_SHARE of the time. */
   rewriteAfter: number;
+  /** The file begins with a byte-order mark. */
+  bom: boolean;
+  /** The header the file was indexed under: another one (a unit just chosen) makes the next write look again. */
+  headerLine: string;
 }
+
+const BOM = '\uFEFF';
+/** More than any header of ours: a header is read with one small read. */
+const HEADER_LIMIT = 65_536;
 
 const REWRITE_SHARE = 0.1;
 /** A rewrite that failed (disk full) is tried again this much later. */
@@ -65,6 +88,12 @@ export class CsvTables {
   readonly #state = new Map<string, TableState>();
   readonly #queue = new Map<string, Promise<unknown>>();
   readonly #rewrites = new Map<string, { timer: NodeJS.Timeout; layout: Layout }>();
+  readonly #bom: boolean;
+
+  /** `bom`: new tables begin with a UTF-8 byte-order mark. */
+  constructor(options: { bom?: boolean } = {}) {
+    this.#bom = options.bom ?? false;
+  }
 
   /**
    * Writes `rows` (cells, without the id) as the current rows of their image and model under result
@@ -80,6 +109,24 @@ export class CsvTables {
     subject?: TableSubject,
   ): Promise<boolean> {
     return this.#serialise(file, () => this.#append(file, layoutOf(columns), key, rows, subject));
+  }
+
+  /**
+   * As `append`, with columns that depend on the table already there: `build` is given the existing
+   * header's columns (without ResultId; undefined when there is no table yet) under the table's lock,
+   * so a table's unit, fixed when it was created, is read from its header.
+   */
+  appendTable(
+    file: string,
+    key: string,
+    subject: TableSubject,
+    build: (existing: readonly string[] | undefined) => TableContent,
+  ): Promise<boolean> {
+    return this.#serialise(file, async () => {
+      const content = build(await readHeader(file));
+      const layout = { ...layoutOf(content.columns), relabels: content.relabels ?? false };
+      return this.#append(file, layout, key, content.rows, subject);
+    });
   }
 
   /** Resolves once every write asked for so far, and every rewrite they owe, is done. */
@@ -181,7 +228,8 @@ export class CsvTables {
       return this.#create(file, layout, options.create);
     }
     const known = this.#state.get(file);
-    if (!known || known.ino !== stat.ino || stat.size < known.size) return this.#load(file, layout);
+    if (!known || known.ino !== stat.ino || stat.size < known.size || known.headerLine !== layout.headerLine)
+      return this.#load(file, layout);
     if (stat.size > known.size) {
       const handle = await fs.open(file, 'r');
       try {
@@ -197,16 +245,32 @@ export class CsvTables {
 
   async #load(file: string, layout: Layout): Promise<TableState> {
     const [text, { ino }] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
-    if (!text.startsWith(layout.headerLine)) {
+    const bom = text.startsWith(BOM);
+    const body = bom ? text.slice(1) : text;
+    if (!body.startsWith(layout.headerLine)) {
+      const { records } = splitCsvRecords(body);
+      if (layout.relabels && records[0] && parseCsvLine(records[0]).length === layout.columns) {
+        // The same columns under their new names: the rows stay, the header is rewritten.
+        await replaceFile(file, `${bom ? BOM : ''}${layout.headerLine}${body.slice(records[0].length + 1)}`);
+        return this.#load(file, layout);
+      }
       // Columns changed (an older version wrote this table): keep the old file beside the new one.
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       await fs.rename(file, file.replace(/\.csv$/, `.${stamp}.csv`));
       return this.#create(file, layout, true);
     }
-    const state: TableState = { ino, size: 0, current: new Map(), stale: false, rewriteAfter: 0 };
+    const state: TableState = {
+      ino,
+      size: 0,
+      current: new Map(),
+      stale: false,
+      rewriteAfter: 0,
+      bom,
+      headerLine: layout.headerLine,
+    };
     state.size =
       Buffer.byteLength(text) +
-      (await this.#index(file, state, layout, text.slice(layout.headerLine.length)));
+      (await this.#index(file, state, layout, body.slice(layout.headerLine.length)));
     this.#state.set(file, state);
     return state;
   }
@@ -230,14 +294,17 @@ export class CsvTables {
   }
 
   async #create(file: string, layout: Layout, create: boolean): Promise<TableState> {
-    if (create) await replaceFile(file, layout.headerLine);
+    const header = `${this.#bom ? BOM : ''}${layout.headerLine}`;
+    if (create) await replaceFile(file, header);
     const ino = create ? (await fs.stat(file)).ino : -1;
     const state: TableState = {
       ino,
-      size: create ? Buffer.byteLength(layout.headerLine) : 0,
+      size: create ? Buffer.byteLength(header) : 0,
       current: new Map(),
       stale: false,
       rewriteAfter: 0,
+      bom: this.#bom,
+      headerLine: layout.headerLine,
     };
     if (create) this.#state.set(file, state);
     return state;
@@ -247,7 +314,7 @@ export class CsvTables {
   async #rewrite(file: string, layout: Layout, state: TableState, extra: string): Promise<void> {
     const started = Date.now();
     const { records } = splitCsvRecords(await fs.readFile(file, 'utf8'));
-    const kept = [layout.headerLine];
+    const kept = [`${state.bom ? BOM : ''}${layout.headerLine}`];
     for (const record of records.slice(1)) {
       const cells = parseCsvLine(record);
       if (cells.length === layout.columns && state.current.get(cellsKey(cells, layout)) === cells.at(-1))
@@ -269,6 +336,7 @@ function layoutOf(columns: readonly string[]): Layout {
   if (image < 0) throw new Error('a results table needs an Image column');
   return {
     headerLine: csvRow([...columns, 'ResultId']),
+    relabels: false,
     columns: columns.length + 1,
     image,
     model: columns.indexOf('Model'),
@@ -288,6 +356,29 @@ const rowKey = (row: ReadonlyArray<string | number>, layout: Layout) =>
 /** The pair a row read back from the file belongs to (its cells are as written already). */
 const cellsKey = (cells: readonly string[], layout: Layout) =>
   `${cells[layout.image]}\n${layout.model < 0 ? '' : cells[layout.model]}`;
+
+/** The columns of an existing table's header (without ResultId), or undefined when there is none. */
+async function readHeader(file: string): Promise<string[] | undefined> {
+  let handle: fs.FileHandle;
+  try {
+    // Never through a link planted on the share; the write that follows refuses it with its reason.
+    handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') return undefined;
+    throw err;
+  }
+  try {
+    const buffer = Buffer.alloc(HEADER_LIMIT);
+    const { bytesRead } = await handle.read(buffer, 0, HEADER_LIMIT, 0);
+    let text = buffer.subarray(0, bytesRead).toString('utf8');
+    if (text.startsWith(BOM)) text = text.slice(1);
+    const [first] = splitCsvRecords(text).records;
+    return first === undefined ? undefined : parseCsvLine(first).slice(0, -1);
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Replaces `file` whole: a temporary file in the same folder, flushed, renamed over it. */
 async function replaceFile(file: string, text: string): Promise<void> {

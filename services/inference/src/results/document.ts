@@ -7,8 +7,16 @@ import {
   type ResultSizeStats,
   type ResultSummary,
 } from '@scopehive/shared';
-import { measureFeatures, type PixelSize, type SizeStats, summarise } from '../core/quantify.ts';
-import type { Detection } from '../core/types.ts';
+import {
+  type ClassSummary,
+  type EdgeFeatures,
+  type FeatureInput,
+  type FeatureMeasurements,
+  measureFeatures,
+  type PixelSize,
+  type SizeStats,
+  summarise,
+} from '../core/quantify.ts';
 import type { AnalysisImage } from '../image/read-analysis-image.ts';
 import type { ResolvedCalibration } from '../microscopy/calibration.ts';
 import type { LoadedModel } from '../model/model.ts';
@@ -17,19 +25,51 @@ import type { AnalysisPlan } from '../pipeline/plan.ts';
 const r = (v: number, digits = 2) => Number(v.toFixed(digits));
 /** Physical values keep 6 significant digits: nm-scale particles and µm-scale cells alike. */
 const sig = (v: number) => Number(v.toPrecision(6));
+/** Counts and areas of all features or one class (ResultTotals in the schema). */
+type ResultTotals = Omit<ResultSummary, 'unit' | 'edgeFeatures' | 'areaSource' | 'classes'>;
+
+const sigOrNull = (v: number | null) => (v === null ? null : sig(v));
 
 function stats(s: SizeStats | undefined): ResultSizeStats | undefined {
   if (!s) return undefined;
   return {
     count: s.count,
     mean: sig(s.mean),
-    sd: sig(s.sd),
-    median: sig(s.median),
-    d10: sig(s.d10),
-    d50: sig(s.d50),
-    d90: sig(s.d90),
+    sd: sigOrNull(s.sd),
+    median: sigOrNull(s.median),
+    d10: sigOrNull(s.d10),
+    d50: sigOrNull(s.d50),
+    d90: sigOrNull(s.d90),
     min: sig(s.min),
     max: sig(s.max),
+  };
+}
+
+function roundMeasurements(m: FeatureMeasurements): NonNullable<ResultDetection['measurements']> {
+  const round = (values: FeatureMeasurements['pixel']) =>
+    Object.fromEntries(
+      Object.entries(values).flatMap(([k, v]) => (v === undefined ? [] : [[k, sig(v)] as const])),
+    );
+  return {
+    source: m.source,
+    pixel: round(m.pixel),
+    ...(m.calibrated ? { calibrated: round(m.calibrated) } : {}),
+  };
+}
+
+/** One set's totals as the document gives them: areas in nm² when calibrated, else px². */
+function resultTotals(t: Omit<ClassSummary, 'className' | 'unit'>, calibrated: boolean): ResultTotals {
+  const meanArea = calibrated ? t.meanAreaNm2 : t.meanAreaPx;
+  return {
+    count: t.count,
+    edgeTouchingCount: t.edgeTouchingCount,
+    measuredCount: t.measuredCount,
+    totalArea: sig(calibrated ? (t.totalAreaNm2 ?? 0) : t.totalAreaPx),
+    meanArea: meanArea === undefined ? null : sig(meanArea),
+    areaPercent: r(t.areaFraction, 4),
+    ...(t.densityPerUm2 !== undefined ? { densityPerUm2: sig(t.densityPerUm2) } : {}),
+    ...(t.ecd ? { ecd: stats(t.ecd) } : {}),
+    ...(t.feret ? { feret: stats(t.feret) } : {}),
   };
 }
 
@@ -46,8 +86,11 @@ export interface ResultInputs {
   /** The bytes actually analysed (the file may have changed since the job was made). */
   imageSha256: string;
   imageBytes: number;
-  detections: readonly Detection[];
+  /** Detections, with their masks and ImageJ measurements when the model and measurer give them. */
+  detections: readonly FeatureInput[];
   plan: AnalysisPlan;
+  /** ImageJ's "exclude on edges" for size statistics (default), or `include`. */
+  edgeFeatures?: EdgeFeatures;
   /** The node that did the analysis. */
   node: string;
   /** Milliseconds per stage. */
@@ -68,7 +111,7 @@ export function buildResultDocument(input: ResultInputs): ResultDocument {
   const { calibration, area: analysedArea } = plan;
   const pixelSize = pixelSizeOf(calibration);
   const features = measureFeatures(input.detections, analysedArea, pixelSize);
-  const summary = summarise(features, analysedArea, pixelSize);
+  const summary = summarise(features, analysedArea, pixelSize, { edgeFeatures: input.edgeFeatures });
   const counts: Record<string, number> = {};
   for (const f of features) counts[f.className] = (counts[f.className] ?? 0) + 1;
   const detections: ResultDetection[] = features.map((f) => ({
@@ -79,8 +122,10 @@ export function buildResultDocument(input: ResultInputs): ResultDocument {
     centroid: [r(f.centroidX), r(f.centroidY)],
     widthPx: r(f.widthPx),
     heightPx: r(f.heightPx),
+    source: f.source,
     areaPx: r(f.areaPx),
     ecdPx: r(f.ecdPx),
+    feretPx: r(f.feretPx),
     edgeTouching: f.edgeTouching,
     ...(f.widthNm !== undefined
       ? {
@@ -88,30 +133,19 @@ export function buildResultDocument(input: ResultInputs): ResultDocument {
           heightNm: sig(f.heightNm!),
           areaNm2: sig(f.areaNm2!),
           ecdNm: sig(f.ecdNm!),
+          feretNm: sig(f.feretNm!),
           centroidNm: [sig(f.centroidXNm!), sig(f.centroidYNm!)] as [number, number],
         }
       : {}),
+    ...(f.measurements ? { measurements: roundMeasurements(f.measurements) } : {}),
   }));
   const calibrated = pixelSize !== undefined;
   const resultSummary: ResultSummary = {
-    count: summary.count,
+    ...resultTotals(summary, calibrated),
     unit: summary.unit,
-    totalArea: sig(calibrated ? (summary.totalAreaNm2 ?? 0) : summary.totalAreaPx),
-    meanArea:
-      summary.count === 0
-        ? 0
-        : sig((calibrated ? (summary.totalAreaNm2 ?? 0) : summary.totalAreaPx) / summary.count),
-    areaPercent: r(summary.areaFraction, 4),
-    ...(summary.densityPerUm2 !== undefined ? { densityPerUm2: sig(summary.densityPerUm2) } : {}),
-    ...(summary.ecd ? { ecd: stats(summary.ecd) } : {}),
-    classes: summary.classes.map((c) => ({
-      class: c.className,
-      count: c.count,
-      totalArea: sig(calibrated ? (c.totalAreaNm2 ?? 0) : c.totalAreaPx),
-      areaPercent: r(c.areaFraction, 4),
-      ...(c.densityPerUm2 !== undefined ? { densityPerUm2: sig(c.densityPerUm2) } : {}),
-      ecd: stats(c.ecd),
-    })),
+    edgeFeatures: summary.edgeFeatures,
+    areaSource: summary.areaSource,
+    classes: summary.classes.map((c) => ({ class: c.className, ...resultTotals(c, calibrated) })),
   };
   return {
     schema: RESULT_SCHEMA,

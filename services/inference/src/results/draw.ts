@@ -1,3 +1,4 @@
+import { forEachOutlinePixel, type Mask } from '../core/masks.ts';
 import { GLYPH_HEIGHT, GLYPH_WIDTH, glyph, textWidth } from './bitmap-font.ts';
 
 export type Rgb = readonly [number, number, number];
@@ -41,6 +42,26 @@ export function strokeRect(c: Canvas, box: readonly number[], thickness: number,
     fillRect(c, x1 - o, y2 + o - k, x2 + o, y2 + o, col);
     fillRect(c, x1 - o, y1 - o, x1 - o + k, y2 + o, col);
     fillRect(c, x2 + o - k, y1 - o, x2 + o, y2 + o, col);
+  }
+}
+
+/**
+ * A mask's outline `thickness` pixels wide, centred on its edge pixels, over a dark rim one pixel wider
+ * on each side so it reads on bright and dark backgrounds alike.
+ */
+export function strokeMask(c: Canvas, mask: Mask, thickness: number, colour: Rgb): void {
+  const edge: number[] = [];
+  forEachOutlinePixel(mask, (x, y) => edge.push(x, y));
+  for (const [k, col] of [
+    [thickness + 2, [0, 0, 0] as Rgb],
+    [thickness, colour],
+  ] as const) {
+    const before = Math.floor((k - 1) / 2);
+    for (let i = 0; i < edge.length; i += 2) {
+      const x = edge[i] - before;
+      const y = edge[i + 1] - before;
+      fillRect(c, x, y, x + k, y + k, col);
+    }
   }
 }
 

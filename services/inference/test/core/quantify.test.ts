@@ -29,14 +29,18 @@ describe('measureFeatures', () => {
       centroidY: 20,
       widthPx: 10,
       heightPx: 20,
+      source: 'box',
       areaPx: 200,
       ecdPx: expect.closeTo(15.957691216057308, 12),
+      // A box's Feret is its diagonal, as ImageJ measures a rectangular selection: √(10² + 20²).
+      feretPx: expect.closeTo(Math.sqrt(500), 12),
       edgeTouching: false,
       widthNm: 20,
       heightNm: 40,
       areaNm2: 800,
       // 2·√(800/π) = 2 · ECD in pixels at 2 nm/px.
       ecdNm: expect.closeTo(31.915382432114615, 12),
+      feretNm: expect.closeTo(Math.sqrt(2000), 12),
       centroidXNm: 30,
       centroidYNm: 40,
     });
@@ -147,14 +151,15 @@ describe('sizeStats', () => {
       min: 2,
       max: 4,
     });
+    // Issue 10: one value has no spread; SD and percentiles are blank (null), never 0.
     expect(sizeStats([5])).toEqual({
       count: 1,
       mean: 5,
-      sd: 0,
-      median: 5,
-      d10: 5,
-      d50: 5,
-      d90: 5,
+      sd: null,
+      median: null,
+      d10: null,
+      d50: null,
+      d90: null,
       min: 5,
       max: 5,
     });
@@ -181,7 +186,7 @@ describe('sizeStats', () => {
 
 describe('summarise', () => {
   it('summarises a calibrated image per image and per class', () => {
-    const s = summarise(measureFeatures(dets, area, px2nm), area, px2nm);
+    const s = summarise(measureFeatures(dets, area, px2nm), area, px2nm, { edgeFeatures: 'include' });
     // ECDs in nm: C·√800 = C·20√2, C·√400 = C·20, C·√3600 = C·60; sorted C·(20, 28.284, 60).
     // mean C·36.095; h = 2p: D10 = C·(20 + 0.2·8.284) = C·21.657, D50 = C·28.284, D90 = C·(28.284 + 0.8·31.716).
     const ecds = [20, 20 * Math.SQRT2, 60];
@@ -211,7 +216,7 @@ describe('summarise', () => {
 
   it('lists classes in class-id order with their own totals', () => {
     const features = measureFeatures([dets[1], dets[0], dets[2]], area, px2nm);
-    const { classes } = summarise(features, area, px2nm);
+    const { classes } = summarise(features, area, px2nm, { edgeFeatures: 'include' });
     expect(classes.map((c) => c.className)).toEqual(['particle', 'pore']);
     const [particle, pore] = classes;
     expect(particle).toMatchObject({
@@ -225,21 +230,21 @@ describe('summarise', () => {
       unit: 'nm',
     });
     // Two values, h = p: D10 = x₀ + 0.1·(x₁ − x₀).
-    expect(particle.ecd.mean).toBeCloseTo((C * (20 * Math.SQRT2 + 60)) / 2, 12);
-    expect(particle.ecd.d10).toBeCloseTo(C * (20 * Math.SQRT2 + 0.1 * (60 - 20 * Math.SQRT2)), 12);
-    expect(particle.ecd.sd).toBeCloseTo(25.305490306261667, 12);
+    expect(particle.ecd!.mean).toBeCloseTo((C * (20 * Math.SQRT2 + 60)) / 2, 12);
+    expect(particle.ecd!.d10).toBeCloseTo(C * (20 * Math.SQRT2 + 0.1 * (60 - 20 * Math.SQRT2)), 12);
+    expect(particle.ecd!.sd).toBeCloseTo(25.305490306261667, 12);
     expect(pore).toMatchObject({ count: 1, totalAreaPx: 100, totalAreaNm2: 400, areaFraction: 1.25 });
     expect(pore.densityPerUm2).toBe(31.25);
     expect(pore.ecd).toMatchObject({
       count: 1,
-      sd: 0,
+      sd: null,
       min: expect.closeTo(C * 20, 12),
       max: expect.closeTo(C * 20, 12),
     });
   });
 
   it('reports sizes in pixels, plainly, when uncalibrated', () => {
-    const s = summarise(measureFeatures(dets, area), area);
+    const s = summarise(measureFeatures(dets, area), area, undefined, { edgeFeatures: 'include' });
     expect(s).toMatchObject({ count: 3, totalAreaPx: 1200, areaFraction: 15, unit: 'px' });
     expect(s).not.toHaveProperty('totalAreaNm2');
     expect(s).not.toHaveProperty('densityPerUm2');
@@ -270,22 +275,23 @@ describe('summarise', () => {
   });
 
   it('summarises an image with nothing found', () => {
-    expect(summarise([], area, px2nm)).toEqual({
+    const nothing = {
       count: 0,
+      edgeTouchingCount: 0,
+      measuredCount: 0,
       totalAreaPx: 0,
-      totalAreaNm2: 0,
       areaFraction: 0,
+      areaSource: 'box',
+      edgeFeatures: 'exclude',
+      classes: [],
+    };
+    expect(summarise([], area, px2nm)).toEqual({
+      ...nothing,
+      totalAreaNm2: 0,
       densityPerUm2: 0,
       unit: 'nm',
-      classes: [],
     });
-    expect(summarise([], area)).toEqual({
-      count: 0,
-      totalAreaPx: 0,
-      areaFraction: 0,
-      unit: 'px',
-      classes: [],
-    });
+    expect(summarise([], area)).toEqual({ ...nothing, unit: 'px' });
   });
 
   it('rejects an empty area and an absurd pixel size', () => {

@@ -91,9 +91,37 @@ describe('loadModel', () => {
     );
   });
 
+  it('reads a segmentation model as yolov8-seg, its prototypes from the run', async () => {
+    const model = await load('yolov8n-seg-int8-320');
+    try {
+      expect(model.output).toEqual({ layout: 'yolov8-seg', numClasses: 80, numCandidates: 2100 });
+      const run = await model.run(new Float32Array(3 * 320 * 320));
+      expect(run.dims).toEqual([1, 116, 2100]);
+      // A quarter of the 320 input, not Ultralytics' 160 of a 640 one.
+      expect(run.extra?.map((e) => e.dims)).toEqual([[1, 32, 80, 80]]);
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('refuses a model whose task no output layout serves', async () => {
-    await expect(load('yolov8n-seg-int8-320')).rejects.toThrow(
-      new Error('task "segment" is not supported (supported: detect)'),
-    );
+    // The segmentation model with its metadata's task renamed (same length, so the protobuf stays valid).
+    const file = modelFile('yolov8n-seg-int8-320');
+    const bytes = Buffer.from(readFileSync(file));
+    const at = bytes.indexOf('\x04task\x12\x07segment');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('posture', at + 7, 'latin1');
+    await expect(
+      loadModel({
+        name: 'posture',
+        file,
+        bytes,
+        sha256: sha256(bytes),
+        providers: ['cpu'],
+        threads: 1,
+        sessions: 1,
+        defaults,
+      }),
+    ).rejects.toThrow(new Error('task "posture" is not supported (supported: detect, segment)'));
   });
 });

@@ -1,6 +1,7 @@
 import type { OutputLayoutModule } from './layout-module.ts';
 import { yolov5 } from './yolov5.ts';
 import { yolov8 } from './yolov8.ts';
+import { yolov8Seg } from './yolov8-seg.ts';
 import { yolov10EndToEnd } from './yolov10-e2e.ts';
 
 /**
@@ -8,7 +9,7 @@ import { yolov10EndToEnd } from './yolov10-e2e.ts';
  * End-to-end comes first because a [b, K, 6] output would otherwise read as a 1-class YOLOv5.
  * A new layout or task is one module and one line here.
  */
-export const OUTPUT_LAYOUTS = [yolov10EndToEnd, yolov8, yolov5] as const;
+export const OUTPUT_LAYOUTS = [yolov10EndToEnd, yolov8, yolov5, yolov8Seg] as const;
 
 /** The name of a layout in OUTPUT_LAYOUTS. */
 export type OutputLayout = (typeof OUTPUT_LAYOUTS)[number]['name'];

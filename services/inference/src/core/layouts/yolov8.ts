@@ -11,13 +11,19 @@ import {
 } from './detection.ts';
 import type { OutputLayoutModule } from './layout-module.ts';
 
-function decodeYolov8(
+/**
+ * Candidates of one image whose [4+C(+more), N] block starts at `base`; channels after the class scores
+ * (a segmentation model's mask coefficients) are not read. `anchors`, when given, receives each
+ * candidate's anchor index, so a caller can find the rest of its column.
+ */
+export function decodeYolov8(
   data: Float32Array,
   base: number,
   n: number,
   numClasses: number,
   confidence: number,
   mask: Uint8Array | undefined,
+  anchors?: Int32Array,
 ): Candidates {
   const out = candidateSink(n);
   let count = 0;
@@ -46,6 +52,7 @@ function decodeYolov8(
     out.boxes[b + 3] = cy + hh;
     out.scores[count] = best;
     out.classIds[count] = bestClass;
+    if (anchors) anchors[count] = i;
     count++;
   }
   return finishCandidates(out, count);

@@ -4,7 +4,7 @@ import { OUTPUT_LAYOUTS, outputLayoutModule } from '../../../src/core/layouts/re
 
 describe('output layout registry', () => {
   it('lists every layout once, end-to-end before the layouts that would misread [b, K, 6]', () => {
-    expect(OUTPUT_LAYOUTS.map((m) => m.name)).toEqual(['yolov10-e2e', 'yolov8', 'yolov5']);
+    expect(OUTPUT_LAYOUTS.map((m) => m.name)).toEqual(['yolov10-e2e', 'yolov8', 'yolov5', 'yolov8-seg']);
   });
 
   it('finds a layout by name and refuses an unknown one', () => {
@@ -14,7 +14,7 @@ describe('output layout registry', () => {
 
   it('asks only the layouts serving the model task', () => {
     expect(() => detectLayout([{ name: 'output0', dims: [1, 84, 8400] }], { task: 'pose' })).toThrow(
-      new Error('task "pose" is not supported (supported: detect)'),
+      new Error('task "pose" is not supported (supported: detect, segment)'),
     );
     expect(detectLayout([{ name: 'output0', dims: [1, 84, 8400] }], { task: 'detect' }).layout).toBe(
       'yolov8',
