@@ -26,6 +26,7 @@ export function fromRaster(decoded: DecodedRaster, stretch?: IntensityStretch): 
     calibrationCandidates: decoded.calibrationCandidates,
     ...(decoded.imageArea ? { imageArea: decoded.imageArea } : {}),
     intensityMapping: mapping,
+    ...(raster.channels === 1 ? { grey: raster.data } : {}),
     warnings: decoded.warnings,
   };
 }

@@ -11,6 +11,12 @@ export interface AnalysisImage extends RgbImage {
   imageArea?: ImageArea;
   /** How 16-bit, 32-bit and float data were mapped to 8-bit; absent for photos, which are 8-bit. */
   intensityMapping?: IntensityMapping;
+  /**
+   * The file's own grey samples (raw 8/16/32-bit or float), row-major, for the grey-value
+   * measurements (Mean, Min, Max, IntDen) that must not come from the 8-bit copy fed to the model.
+   * Absent for colour images, measured as ImageJ measures RGB: (R + G + B) / 3.
+   */
+  grey?: ArrayLike<number>;
   warnings: string[];
 }
 
