@@ -52,15 +52,16 @@ export function strokeRect(c: Canvas, box: readonly number[], thickness: number,
 export function strokeMask(c: Canvas, mask: Mask, thickness: number, colour: Rgb): void {
   const edge: number[] = [];
   forEachOutlinePixel(mask, (x, y) => edge.push(x, y));
+  const before = Math.floor((thickness - 1) / 2);
   for (const [k, col] of [
-    [thickness + 2, [0, 0, 0] as Rgb],
-    [thickness, colour],
+    [1, [0, 0, 0] as Rgb],
+    [0, colour],
   ] as const) {
-    const before = Math.floor((k - 1) / 2);
+    const size = thickness + 2 * k;
     for (let i = 0; i < edge.length; i += 2) {
-      const x = edge[i] - before;
-      const y = edge[i + 1] - before;
-      fillRect(c, x, y, x + k, y + k, col);
+      const x = edge[i] - before - k;
+      const y = edge[i + 1] - before - k;
+      fillRect(c, x, y, x + size, y + size, col);
     }
   }
 }

@@ -87,3 +87,22 @@ describe('annotateImage', () => {
     expect(Math.max(...data.map((v) => Math.abs(v - 200)))).toBeLessThanOrEqual(2);
   });
 });
+
+describe('drawDetections with masks', () => {
+  it('outlines a mask in its class colour over a dark rim, leaving its inside and a thin box', () => {
+    const canvas: Canvas = { width: 200, height: 200, rgb: Buffer.alloc(200 * 200 * 3, 100) };
+    // A 60×60 disc-ish square mask inside its box, which it does not touch.
+    const mask = { x: 70, y: 70, width: 60, height: 60, data: new Uint8Array(3600).fill(1) };
+    drawDetections(canvas, [{ ...detection(1, 'pore', 0.9, [50, 50, 150, 150]), mask }]);
+    const colour = [...classColour(1)];
+    // The outline (2 px, centred on the edge pixels) and its dark rim just outside it.
+    expect(px(canvas, 100, 70)).toEqual(colour);
+    expect(px(canvas, 70, 100)).toEqual(colour);
+    expect(px(canvas, 100, 69)).toEqual([0, 0, 0]);
+    expect(px(canvas, 100, 67)).toEqual([100, 100, 100]);
+    // Inside the mask stays the image; the box is drawn one pixel wide.
+    expect(px(canvas, 100, 100)).toEqual([100, 100, 100]);
+    expect(px(canvas, 50, 100)).toEqual(colour);
+    expect(px(canvas, 52, 100)).toEqual([100, 100, 100]);
+  });
+});
