@@ -24,9 +24,9 @@ function merge(pieces: TileDetection[]) {
 
 describe('attachMergedMasks', () => {
   it('gives a particle cut by a seam the union of its pieces, one feature and one mask', () => {
-    // Tiles meet at x 512..640; the particle spans x 600..700, the left tile sees 600..640 of it.
-    const left = det([600, 100, 640, 140], 0.7, true);
-    const right = det([600, 100, 700, 140], 0.9, true);
+    // The particle spans x 600..700: one tile sees 600..660 of it, its neighbour 620..700.
+    const left = det([600, 100, 660, 140], 0.7, true);
+    const right = det([620, 100, 700, 140], 0.9, true);
     const merged = merge([left, right]);
     expect(merged).toHaveLength(1);
     expect(merged[0].box).toEqual([600, 100, 700, 140]);
