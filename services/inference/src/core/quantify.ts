@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: per-feature values and the summary rules built on them (edges, covered
+// area, too-few statistics) are one definition of what a result says; the geometry is in covered-area.ts.
 /**
  * Quantitation: per-feature measurements and per-image statistics.
  *

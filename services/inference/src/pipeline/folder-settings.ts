@@ -24,15 +24,15 @@ interface Cached {
   error?: string;
 }
 
-/** The folder's choices; throws one line naming the bad key. */
-export function parseFolderChoices(raw: unknown, origin: string): FolderChoices {
+/** The folder's choices; throws one line naming the bad key (the caller names the file). */
+export function parseFolderChoices(raw: unknown): FolderChoices {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return {};
   const { tiling, sizeUnit, edgeFeatures } = raw as Record<string, unknown>;
   const choices: FolderChoices = {};
   const oneOf = <T extends string>(key: string, v: unknown, values: readonly T[]): T | undefined => {
     if (v === undefined) return undefined;
     if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
-    throw new Error(`${origin}: "${key}" must be one of ${values.map((x) => `"${x}"`).join(', ')}`);
+    throw new Error(`"${key}" must be one of ${values.map((x) => `"${x}"`).join(', ')}`);
   };
   const mode = oneOf('tiling', tiling, ['auto', 'always', 'never'] as const);
   if (mode) choices.tiling = mode;
@@ -40,7 +40,7 @@ export function parseFolderChoices(raw: unknown, origin: string): FolderChoices 
   if (edges) choices.edgeFeatures = edges;
   if (sizeUnit !== undefined) {
     const unit = typeof sizeUnit === 'string' ? parseSizeUnit(sizeUnit) : undefined;
-    if (!unit) throw new Error(`${origin}: "sizeUnit" must be one of "nm", "µm", "mm", "auto"`);
+    if (!unit) throw new Error('"sizeUnit" must be one of "nm", "µm", "mm", "auto"');
     choices.sizeUnit = unit;
   }
   return choices;
@@ -95,7 +95,7 @@ export class FolderOverrides {
       entry = {
         mtimeMs,
         override: parseCalibrationOverride(raw, { source: 'folder-override', origin }),
-        choices: parseFolderChoices(raw, origin),
+        choices: parseFolderChoices(raw),
       };
     } catch (err) {
       entry = { mtimeMs, error: (err as Error).message.split('\n')[0] };
