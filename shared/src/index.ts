@@ -8,7 +8,15 @@ export { BoundedChannel } from './channel.ts';
 export { ConfigError, StartupError } from './config/errors.ts';
 export { exitOnStartupError, startupProblem } from './config/exit.ts';
 export { definedVariables, loadConfig, unknownSettings } from './config/load.ts';
-export { type Config, type SectionConfig, type SectionName, sections } from './config/sections.ts';
+export {
+  type AnalysisTableConfig,
+  type Config,
+  parseSizeUnit,
+  type SectionConfig,
+  type SectionName,
+  type SizeUnit,
+  sections,
+} from './config/sections.ts';
 export { settingsTable, withSettingsTable } from './config/table.ts';
 export type {
   AnalysisConfig,
@@ -94,6 +102,7 @@ export {
   type ResultDocument,
   type ResultSizeStats,
   type ResultSummary,
+  type ResultTotals,
 } from './result/schema.ts';
 export {
   keepRunning,

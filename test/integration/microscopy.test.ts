@@ -215,37 +215,53 @@ async function writeInbox(inboxDir: string, relative: string, bytes: Uint8Array 
   await fs.writeFile(target, bytes);
 }
 
+/** The unit a table's header names (`Area (µm²)`, `Total Area (nm²)`), or undefined: no calibrated image yet. */
+function unitOf(row: Record<string, string>): string | undefined {
+  for (const key of Object.keys(row)) {
+    const m = /^(?:Area|Total Area) \((nm|µm|mm)²\)$/.exec(key);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** The row's pixel size in nm, from the table's `PixelSize (<unit>)` column. */
+function pixelSizeNmOf(row: Record<string, string>): number {
+  const unit = unitOf(row);
+  expect(Object.keys(UNIT_NM), 'the table names a physical unit').toContain(unit);
+  return Number(row[`PixelSize (${unit})`]) * UNIT_NM[unit as string];
+}
+
 /** Checks every detections.csv row of one result against its pixel columns and pixel size. */
 function expectRowsInPhysicalUnits(rows: Array<Record<string, string>>, doc: ResultDocument): void {
   expect(rows).toHaveLength(doc.detections.length);
   for (const row of rows) {
-    expect(Object.keys(UNIT_NM)).toContain(row.Unit);
-    const perNm = UNIT_NM[row.Unit];
-    const pixelNm = Number(row.PixelSizeNm);
-    expect(pixelNm).toBe(doc.calibration.pixelWidthNm);
+    const unit = unitOf(row) as string;
+    const perNm = UNIT_NM[unit];
+    const pixelNm = pixelSizeNmOf(row);
+    // Cells carry 6 significant digits.
+    expect(Math.abs(pixelNm - (doc.calibration.pixelWidthNm ?? Number.NaN))).toBeLessThanOrEqual(
+      1e-5 * pixelNm,
+    );
     expect(row.Calibration).toBe(doc.calibration.source);
     // Pixel columns carry 2 decimals and physical ones 6 significant digits: allow both roundings.
     const lengthSlack = (0.006 * pixelNm) / perNm;
-    for (const [column, pixels] of [
-      ['X', 'XPx'],
-      ['Y', 'YPx'],
-      ['BX', 'BXPx'],
-      ['BY', 'BYPx'],
-      ['Width', 'WidthPx'],
-      ['Height', 'HeightPx'],
-    ]) {
+    for (const name of ['X', 'Y', 'BX', 'BY', 'Width', 'Height']) {
+      const column = `${name} (${unit})`;
+      const pixels = `${name} (px)`;
       const expected = (Number(row[pixels]) * pixelNm) / perNm;
       expect(Number.isFinite(Number(row[column])), `${column} is a number`).toBe(true);
       expect(
         Math.abs(Number(row[column]) - expected),
-        `${column} = ${pixels} × PixelSizeNm`,
+        `${column} = ${pixels} × pixel size`,
       ).toBeLessThanOrEqual(1e-5 * Math.abs(expected) + lengthSlack);
     }
-    const area = (Number(row.AreaPx) * pixelNm ** 2) / perNm ** 2;
-    const areaSlack = (Number(row.WidthPx) + Number(row.HeightPx)) * lengthSlack * (pixelNm / perNm);
-    expect(Math.abs(Number(row.Area) - area), 'Area = AreaPx × PixelSizeNm²').toBeLessThanOrEqual(
-      1e-5 * area + areaSlack,
-    );
+    const area = (Number(row['Area (px²)']) * pixelNm ** 2) / perNm ** 2;
+    const areaSlack =
+      (Number(row['Width (px)']) + Number(row['Height (px)'])) * lengthSlack * (pixelNm / perNm);
+    expect(
+      Math.abs(Number(row[`Area (${unit}²)`]) - area),
+      'Area = Area (px²) × pixel size²',
+    ).toBeLessThanOrEqual(1e-5 * area + areaSlack);
   }
 }
 
@@ -380,9 +396,11 @@ describe('microscopy files dropped into the inbox', () => {
       const doc = resultOf(image);
       const summary = await rowsOf(image, 'summary.csv');
       expect(summary).toHaveLength(1);
-      expect(Object.keys(UNIT_NM)).toContain(summary[0].Unit);
-      expect(Number(summary[0].PixelSizeNm)).toBe(doc.calibration.pixelWidthNm);
-      expectPixelSize(Number(summary[0].PixelSizeNm), expected.nm);
+      const pixelNm = pixelSizeNmOf(summary[0]);
+      expect(Math.abs(pixelNm - (doc.calibration.pixelWidthNm ?? Number.NaN))).toBeLessThanOrEqual(
+        1e-5 * pixelNm,
+      );
+      expectPixelSize(doc.calibration.pixelWidthNm ?? Number.NaN, expected.nm);
       expect(summary[0]).toMatchObject({
         Calibration: expected.source,
         Width: String(expected.width),
@@ -418,8 +436,8 @@ describe('microscopy files dropped into the inbox', () => {
       expect(doc.calibration.detail).toContain('png-calibrated/scopehive.json');
       expect(doc.detections.length).toBeGreaterThan(0);
       const summary = await rowsOf(PNG_CALIBRATED, 'summary.csv');
-      expect(summary[0]).toMatchObject({ PixelSizeNm: '2.5', Calibration: 'folder-override' });
-      expect(summary[0].Unit).not.toBe('px');
+      expect(summary[0]).toMatchObject({ Calibration: 'folder-override' });
+      expect(pixelSizeNmOf(summary[0])).toBeCloseTo(2.5, 6);
       expectRowsInPhysicalUnits(await rowsOf(PNG_CALIBRATED, 'detections.csv'), doc);
     });
 
@@ -442,7 +460,10 @@ describe('microscopy files dropped into the inbox', () => {
       );
       expect(noUnit.calibration.source).toBe('uncalibrated');
       expect(noUnit.detections.length).toBeGreaterThan(0);
-      expect((await rowsOf(BROKEN_UNIT, 'summary.csv'))[0].Unit).toBe('px');
+      // Uncalibrated: no pixel size, and sizes only in the pixel columns.
+      const [row] = await rowsOf(BROKEN_UNIT, 'summary.csv');
+      expect(Object.entries(row).filter(([k, v]) => k.startsWith('PixelSize') && v !== '')).toEqual([]);
+      expect(Number(row['Total Area (px²)'])).toBeGreaterThan(0);
     });
   });
 
@@ -479,10 +500,10 @@ describe('microscopy files dropped into the inbox', () => {
       expect(d.ecdNm).toBeGreaterThan(0);
     }
     const rows = await rowsOf(IMAGEJ_16, 'detections.csv');
-    expect(rows.every((r) => r.Unit === 'nm')).toBe(true);
     expectRowsInPhysicalUnits(rows, doc);
     const summary = await rowsOf(IMAGEJ_16, 'summary.csv');
-    expect(summary[0]).toMatchObject({ Unit: 'nm', PixelSizeNm: String(IMAGEJ_NM), Calibration: 'imagej' });
+    expect(summary[0]).toMatchObject({ Calibration: 'imagej' });
+    expect(pixelSizeNmOf(summary[0])).toBeCloseTo(IMAGEJ_NM, 6);
   });
 
   describe('/metrics after the run', () => {

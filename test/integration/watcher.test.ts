@@ -48,7 +48,7 @@ describe('the inbox watcher, end to end', () => {
     const doc = await waitFor(() => readJson<ResultJson>(files.json), 30_000, 'the result of bus.jpg');
     const bytes = await fs.readFile(sharedImage('bus.jpg'));
 
-    expect(doc.schema).toBe('scopehive.result/1');
+    expect(doc.schema).toBe('scopehive.result/2');
     expect(doc.image).toEqual({
       path: 'bus.jpg',
       width: 810,
@@ -90,15 +90,17 @@ describe('the inbox watcher, end to end', () => {
     expect(detections).toHaveLength(doc.detections.length);
     expect(detections.map((r) => r.Class)).toEqual(doc.detections.map((d) => d.class));
     expect(detections.every((r) => r.Model === MODEL && r.ResultId === doc.jobId)).toBe(true);
-    // An uncalibrated photo: sizes in pixels, ImageJ's names (BX, BY corner; Width, Height; Area).
+    // An uncalibrated photo: sizes in the pixel columns, ImageJ's names (BX, BY corner; Width,
+    // Height; Area), the calibrated columns blank, and the row says it was measured from the box.
     detections.forEach((row, i) => {
       const [x1, y1, x2, y2] = doc.detections[i].box;
-      expect(row.Unit).toBe('px');
-      expect(Number(row.BX)).toBeCloseTo(x1, 1);
-      expect(Number(row.BY)).toBeCloseTo(y1, 1);
-      expect(Number(row.Width)).toBeCloseTo(x2 - x1, 1);
-      expect(Number(row.Height)).toBeCloseTo(y2 - y1, 1);
-      expect(Math.abs(Number(row.Area) / ((x2 - x1) * (y2 - y1)) - 1)).toBeLessThan(1e-3);
+      expect(row.Source).toBe('box');
+      expect(row.Area).toBe('');
+      expect(Number(row['BX (px)'])).toBeCloseTo(x1, 1);
+      expect(Number(row['BY (px)'])).toBeCloseTo(y1, 1);
+      expect(Number(row['Width (px)'])).toBeCloseTo(x2 - x1, 1);
+      expect(Number(row['Height (px)'])).toBeCloseTo(y2 - y1, 1);
+      expect(Math.abs(Number(row['Area (px²)']) / ((x2 - x1) * (y2 - y1)) - 1)).toBeLessThan(1e-3);
     });
 
     const summary = (await readCsv(path.join(run.resultsDir, 'summary.csv'))).filter(

@@ -124,6 +124,7 @@ export function createAnalysisWorker(options: AnalysisWorkerOptions): InferenceW
     telemetry: new PipelineTelemetry(options.logger, options.metrics),
     node: options.node,
     annotate: analysis.annotate,
+    edgeFeatures: analysis.edgeFeatures,
     maxPixels: analysis.maxPixels,
     stretch: { low: analysis.stretchLow, high: analysis.stretchHigh },
     tiling: { mode: analysis.tiling, overlap: analysis.tileOverlap, wholeImagePass: analysis.wholeImagePass },
@@ -184,6 +185,7 @@ export async function composeInference(
           ledger: options.ledger,
           logger,
           onRejected: (reason) => metrics.rejectedTotal.inc({ reason }),
+          tables: { sizeUnit: config.analysis.sizeUnit, bom: config.analysis.csvBom },
         });
   // Closed after the worker (closers run in reverse): the worker's last writes come first.
   if (share) ctx.onClose(() => share.close());

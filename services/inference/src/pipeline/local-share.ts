@@ -14,6 +14,7 @@ import {
 import { ImageRejection } from '../image/rejection.ts';
 import { CsvTables } from '../results/csv-table.ts';
 import { rejectFile } from '../results/reject-file.ts';
+import type { SizeUnitSetting } from '../results/table-rows.ts';
 import { writeResult } from '../results/write-result.ts';
 import { FolderOverrides } from './folder-settings.ts';
 import type { AnalysisResult, FolderSettings, ImageSource, ResultSink } from './stages.ts';
@@ -26,16 +27,19 @@ const REMEMBERED_REJECTIONS = 1000;
  * ledger answers whether a job is done; the CSV tables never hold a job's rows twice. The annotated
  * image just written is recorded as the latest one, for the exporter to serve.
  */
-export class ResultsFolder implements Pick<ResultSink, 'isDone' | 'write'> {
-  readonly #tables = new CsvTables();
+export class ResultsFolder implements Pick<ResultSink, 'isDone'> {
+  readonly #tables: CsvTables;
   readonly #logger?: Logger;
+  readonly #sizeUnit: SizeUnitSetting;
 
   constructor(
     readonly resultsDir: string,
     readonly ledger: ResultLedger = new ResultLedger(),
-    options: { logger?: Logger } = {},
+    options: { logger?: Logger } & TableSettings = {},
   ) {
     this.#logger = options.logger;
+    this.#tables = new CsvTables({ bom: options.bom });
+    this.#sizeUnit = options.sizeUnit ?? 'auto';
   }
 
   isDone(job: Job, imageSha256: string): Promise<boolean> {
@@ -43,10 +47,18 @@ export class ResultsFolder implements Pick<ResultSink, 'isDone' | 'write'> {
     return this.ledger.isCurrent(json, { imageSha256, modelSha256: job.model.sha256 });
   }
 
-  async write({ doc, annotated }: AnalysisResult): Promise<void> {
+  /** `sizeUnit`: the image folder's own choice for a new table, over the service's. */
+  async write({ doc, annotated, labels }: AnalysisResult, sizeUnit?: SizeUnitSetting): Promise<void> {
     let json: string;
     try {
-      json = await writeResult({ resultsDir: this.resultsDir, doc, annotated, tables: this.#tables });
+      json = await writeResult({
+        resultsDir: this.resultsDir,
+        doc,
+        annotated,
+        labels,
+        tables: this.#tables,
+        sizeUnit: sizeUnit ?? this.#sizeUnit,
+      });
     } catch (err) {
       // Thrown on: a planted link is the share's problem, not the image's; the classifier decides.
       if (isOutsideFolder(err))
@@ -81,6 +93,13 @@ export interface LocalShareOptions {
   logger: Logger;
   /** Counts a file set aside, by reason. */
   onRejected?: (reason: ImageRejection['reason']) => void;
+  /** The results tables' unit when a table is made, and a byte-order mark for Excel. */
+  tables?: TableSettings;
+}
+
+export interface TableSettings {
+  sizeUnit?: SizeUnitSetting;
+  bom?: boolean;
 }
 
 /**
@@ -95,7 +114,10 @@ export class LocalShare implements ImageSource, ResultSink {
 
   constructor(options: LocalShareOptions) {
     this.#opts = options;
-    this.#results = new ResultsFolder(options.resultsDir, options.ledger, { logger: options.logger });
+    this.#results = new ResultsFolder(options.resultsDir, options.ledger, {
+      logger: options.logger,
+      ...options.tables,
+    });
     this.#folders = new FolderOverrides(options.inboxDir);
   }
 
@@ -120,8 +142,9 @@ export class LocalShare implements ImageSource, ResultSink {
     return this.#results.isDone(job, imageSha256);
   }
 
-  write(result: AnalysisResult): Promise<void> {
-    return this.#results.write(result);
+  async write(result: AnalysisResult): Promise<void> {
+    const { choices } = await this.#folders.forImage(result.doc.image.path);
+    return this.#results.write(result, choices?.sizeUnit);
   }
 
   close(): Promise<void> {

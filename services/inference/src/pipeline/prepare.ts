@@ -1,11 +1,14 @@
 import { type JobDelivery, sha256 } from '@scopehive/shared';
 import { letterboxTensor } from '../core/letterbox-tensor.ts';
+import type { EdgeFeatures } from '../core/quantify.ts';
 import { type AnalysisImage, readAnalysisImage } from '../image/read-analysis-image.ts';
 import type { IntensityStretch } from '../microscopy/intensity.ts';
 import type { LoadedModel } from '../model/model.ts';
 import { annotateImage } from '../results/annotate.ts';
-import { buildResultDocument } from '../results/document.ts';
+import { buildResultDocument, pixelSizeOf } from '../results/document.ts';
+import type { FolderChoices } from './folder-settings.ts';
 import type { Inference } from './infer.ts';
+import { measureMasks } from './measure-features.ts';
 import { type AnalysisPlan, planAnalysis, type TilingSettings } from './plan.ts';
 import type { AnalysisResult, ImageSource, ResultSink } from './stages.ts';
 
@@ -28,6 +31,8 @@ export interface Prepared {
   imageSha256: string;
   imageBytes: number;
   plan: AnalysisPlan;
+  /** The folder's own choices (`scopehive.json`): over the service's settings. */
+  folderChoices?: FolderChoices;
   /** The letterboxed input of a single pass; tiles are letterboxed during inference, a batch ahead. */
   input?: Float32Array;
   timings: { read: number; decode: number; preprocess: number };
@@ -66,6 +71,7 @@ export class Preparer {
       image,
       model,
       tiling: { ...this.#opts.tiling, ...model.tiling },
+      folderTiling: folder.choices?.tiling,
       overrides: [folder.override, model.calibrationOverride].filter((o) => o !== undefined),
       warnings: folder.warning ? [folder.warning] : [],
     });
@@ -82,6 +88,7 @@ export class Preparer {
       imageSha256,
       imageBytes: bytes.length,
       plan,
+      folderChoices: folder.choices,
       input,
       timings: { read, decode, preprocess },
     };
@@ -123,10 +130,11 @@ export class Preparer {
 export async function finish(
   p: Prepared,
   inference: Inference,
-  options: { node: string; annotate: boolean },
+  options: { node: string; annotate: boolean; edgeFeatures?: EdgeFeatures },
 ): Promise<AnalysisResult> {
   const t = performance.now();
   const annotated = options.annotate ? await annotateImage(p.image, inference.detections) : undefined;
+  const { features, labels } = measureMasks(p.image, inference.detections, pixelSizeOf(p.plan.calibration));
   const timings = {
     ...p.timings,
     ...inference.times,
@@ -139,10 +147,11 @@ export async function finish(
     image: p.image,
     imageSha256: p.imageSha256,
     imageBytes: p.imageBytes,
-    detections: inference.detections,
+    detections: features,
     plan: p.plan,
     node: options.node,
+    edgeFeatures: p.folderChoices?.edgeFeatures ?? options.edgeFeatures,
     timings: { ...timings, write: performance.now() - t },
   });
-  return { doc, annotated };
+  return { doc, annotated, labels };
 }

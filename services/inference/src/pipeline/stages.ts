@@ -1,10 +1,13 @@
 import type { Job, ResultDocument } from '@scopehive/shared';
 import type { ImageRejection } from '../image/rejection.ts';
 import type { CalibrationOverride } from '../microscopy/calibration.ts';
+import type { FolderChoices } from './folder-settings.ts';
 
 /** Settings that a folder's `scopehive.json` gives the images in it and below. */
 export interface FolderSettings {
   override?: CalibrationOverride;
+  /** Tiling, table unit and edge rule chosen for the folder. */
+  choices?: FolderChoices;
   /** A settings file that could not be used, said in the result rather than stopping the analysis. */
   warning?: string;
 }
@@ -23,6 +26,11 @@ export interface AnalysisResult {
   doc: ResultDocument;
   /** The annotated JPEG, when annotation is on. */
   annotated?: Buffer;
+  /**
+   * The label image, when the model gives masks: pixel value k = the k-th detection of the document
+   * (0 background), the image's size; written as `<image>.<model>.labels.png`.
+   */
+  labels?: Uint16Array;
 }
 
 /** Where results go: the origin's share. Writing must be atomic and idempotent. */

@@ -11,6 +11,7 @@ import {
   type Readiness,
   type ResultDocument,
 } from '@scopehive/shared';
+import type { EdgeFeatures } from '../core/quantify.ts';
 import { ImageRejection } from '../image/rejection.ts';
 import type { ModelSet } from '../model/model.ts';
 import { classifyFailure } from './failure.ts';
@@ -30,6 +31,8 @@ export interface WorkerOptions extends PrepareOptions {
   telemetry: PipelineTelemetry;
   /** The node doing the analysis, named in every result. */
   node: string;
+  /** Edge-touching features in the size statistics (a folder's `scopehive.json` decides over it). */
+  edgeFeatures?: EdgeFeatures;
   annotate: boolean;
   /** Called after each job settles, whatever the outcome (the CLI counts progress with it). */
   onSettled?: (delivery: JobDelivery, outcome: JobOutcome, detail?: ResultDocument | ImageRejection) => void;
@@ -261,7 +264,8 @@ export class InferenceWorker {
   async #write(p: Prepared, inference: Inference): Promise<void> {
     const { delivery } = p;
     try {
-      const result = await finish(p, inference, { node: this.#opts.node, annotate: this.#opts.annotate });
+      const { node, annotate, edgeFeatures } = this.#opts;
+      const result = await finish(p, inference, { node, annotate, edgeFeatures });
       let writeMs = 0;
       await this.#holdThrough(delivery, 'results folder', async () => {
         const t = performance.now();

@@ -81,7 +81,7 @@ describe(`${name} on bus.jpg (real ONNX Runtime)`, () => {
     const g = letterboxGeometry(image.width, image.height, model.inputWidth, model.inputHeight);
     const input = new Float32Array(3 * model.inputWidth * model.inputHeight);
     letterboxTensor(image.rgb, g, input);
-    let returned = input;
+    let returned: Float32Array = input;
     single = (
       await detectSingle(model, input, g, (b) => {
         returned = b;
