@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the registry bucket, reading, watching and the heartbeat share one
+// entry format and one expiry rule.
 import { type JetStreamClient, type JetStreamManager, StorageType } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm, KvWatchInclude } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';

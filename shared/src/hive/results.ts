@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the results stream, publishing and the origin's consumer share one
+// subject scheme and one acknowledgement contract.
 import {
   AckPolicy,
   type Consumer,

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the loop, the capacity rule and the retry policy read best in one place;
+// each stage it orders lives in its own module.
 /**
  * The worker loop: take a job, prepare it (source → plan → letterbox), infer, hand the result to the
  * sink, acknowledge. Preparing the next images overlaps inference of the current one (sharp and ONNX

@@ -1,3 +1,4 @@
+// Just over 300 lines: the measurement types and the documenting comment are most of it.
 /**
  * ImageJ 1.53 "Set Measurements" for the regions of a label image, as "Analyze Particles" reports
  * them when each label k is thresholded k..k (without "include holes", without "exclude on edges").
