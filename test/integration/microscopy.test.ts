@@ -11,13 +11,8 @@ import { featureSizeBuckets } from '@scopehive/inference';
 import type { ResultDocument } from '@scopehive/shared';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ascii,
-  buildTiff,
-  greyPage,
-  rational,
-  short,
-} from '../../services/inference/test/microscopy/tiff-writer.ts';
+import { ascii, buildTiff, greyPage } from '../../services/inference/test/microscopy/tiff-writer.ts';
+import { BUS_16BIT_NM, bus16BitTiff } from './helpers/bus-tiff.ts';
 import {
   addModel,
   makeDataDir,
@@ -133,8 +128,7 @@ const IMAGEJ_16 = 'imagej-16bit/bus-16bit.tif';
 const BAR_WIDTH = 810;
 const BAR_TOP = 460;
 const BAR_HEIGHT = 1000;
-/** nm per pixel of the ImageJ 16-bit TIFF: XResolution = 5/4 pixels per nm. */
-const IMAGEJ_NM = 0.8;
+const IMAGEJ_NM = BUS_16BIT_NM;
 
 const UNIT_NM: Record<string, number> = { nm: 1, µm: 1e3, mm: 1e6 };
 
@@ -184,29 +178,6 @@ async function dataBarPixels(): Promise<Buffer> {
     .toBuffer({ resolveWithObject: true });
   expect(info).toMatchObject({ width: BAR_WIDTH, height: BAR_HEIGHT, channels: 1 });
   return data;
-}
-
-/** bus.jpg as a 16-bit greyscale TIFF saved by ImageJ with a calibration in nm. */
-async function imagej16BitBus(): Promise<Uint8Array> {
-  const { data, info } = await sharp(sharedImage('bus.jpg'))
-    .greyscale()
-    .toColourspace('b-w')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  // A detector's counts: an offset and a gain, as a 16-bit camera gives, not 8-bit values times 257.
-  const samples = new Uint16Array(data.length);
-  for (let i = 0; i < data.length; i++) samples[i] = 1000 + data[i] * 200;
-  const bytes = new Uint8Array(samples.buffer);
-  return buildTiff({
-    pages: [
-      greyPage(info.width, info.height, 16, bytes, {
-        270: ascii('ImageJ=1.54f\nunit=nm\n'),
-        282: rational(5, 4),
-        283: rational(5, 4),
-        296: short(1),
-      }),
-    ],
-  });
 }
 
 async function writeInbox(inboxDir: string, relative: string, bytes: Uint8Array | string): Promise<void> {
@@ -333,7 +304,7 @@ describe('microscopy files dropped into the inbox', () => {
       [BROKEN_UNIT]: busPng,
       [BAR_HIDDEN]: barTiff(BAR_TOP),
       [BAR_INCLUDED]: barTiff(),
-      [IMAGEJ_16]: await imagej16BitBus(),
+      [IMAGEJ_16]: (await bus16BitTiff()).tiff,
     };
     for (const { file } of SHARED_FILES) contents[inboxName(file)] = await shared(file);
     for (const [name, bytes] of Object.entries(contents)) await writeInbox(inbox, name, bytes);

@@ -63,6 +63,19 @@ function byImageJName(m: RegionMeasurement, sized: Sized): Measurements {
 }
 
 /**
+ * What a box gives, for a feature whose mask lies wholly under stronger features: its region in the
+ * label image is empty, so its row must not claim mask values the label image cannot show.
+ */
+function boxValues([x1, y1, x2, y2]: Detection['box']): Measurements {
+  return {
+    Area: (x2 - x1) * (y2 - y1),
+    X: (x1 + x2) / 2,
+    Y: (y1 + y2) / 2,
+    Feret: Math.hypot(x2 - x1, y2 - y1),
+  };
+}
+
+/**
  * The features with their measurements and the label image, when the model gave masks (label k =
  * the k-th detection; a feature whose pixels all went to stronger features keeps its box values).
  * Without masks: the detections as they are, and no label image.
@@ -82,7 +95,8 @@ export function measureMasks(
   const byLabel = new Map(regions.map((r) => [r.label, r]));
   const features = detections.map((d, i): FeatureInput => {
     const region = byLabel.get(i + 1);
-    if (!d.mask || !region) return d;
+    if (!d.mask) return d;
+    if (!region) return { ...d, measurements: { source: 'box', pixel: boxValues(d.box) } };
     return {
       ...d,
       measurements: {
