@@ -56,5 +56,5 @@ export async function mountControlApi(ctx: Context, options: MountControlOptions
     logger,
   });
   ctx.routes((app) => app.use('/api/v1', router));
-  logger.info({ tokenDir: dir, audit: audit.file }, 'control API on /api/v1');
+  logger.info({ tokenDir: dir, auditLog: audit.file }, 'control API on /api/v1');
 }

@@ -104,13 +104,15 @@ export function controlRoutes(options: ControlRoutesOptions): Router {
   /** An action: audited whatever comes of it, and only for the admin token. */
   const act = (action: Action, target: (req: Request) => string, run: (req: Request) => Promise<void>) => [
     (req: Request, res: Response, next: NextFunction) => {
+      // Read now: the router puts the outer params back once the route is done.
+      const what = target(req);
       res.on('close', () => {
         const { user = 'unknown', role } = caller(res) ?? {};
         void audit.record({
           user,
           role: role ?? 'none',
           action,
-          target: target(req),
+          target: what,
           status: res.statusCode,
         });
       });
