@@ -88,7 +88,7 @@ export { EmbeddedQueue, type EmbeddedQueueOptions } from './queue/embedded.ts';
 export { jobLogFields } from './queue/exhausted.ts';
 export { type OpenedQueue, openQueue } from './queue/open.ts';
 export type { ConsumeOptions, JobDelivery, JobQueue } from './queue/types.ts';
-export { withoutCredentials } from './redact.ts';
+export { withoutCredentials, withoutSecrets } from './redact.ts';
 export {
   LATEST_IMAGE_POINTER,
   type LatestImagePointer,

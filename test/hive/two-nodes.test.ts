@@ -8,6 +8,7 @@ import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ImageStore, isObjectMissing, type ResultDocument, resultPaths } from '@scopehive/shared';
 import { pino } from 'pino';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../../scripts/run-pipeline.ts';
 import { findNatsServer, freePort } from '../../shared/test/helpers/nats-server.ts';
@@ -207,5 +208,36 @@ describe('two hive nodes', () => {
     expect(await fs.readFile(reason, 'utf8')).toMatch(/found by node worker-b/);
     await expect(fs.access(path.join(a.dir, 'inbox', 'cut.jpg'))).rejects.toThrow();
     expect(await files(path.join(b.dir, 'rejected'))).toEqual([]);
+  });
+
+  it('brings a segmentation model’s label image back to the microscope with its rows', async () => {
+    const seg = 'yolov8n-seg-int8-320';
+    await fs.copyFile(sharedModel(seg), path.join(a.dir, 'models', `${seg}.onnx`));
+    await waitFor('B to load the segmentation model', () => b.run.models?.get(seg) !== undefined, 90_000);
+    await fs.copyFile(sharedImage('bus.jpg'), path.join(a.dir, 'inbox', 'bus-seg.jpg'));
+    const { json } = resultPaths(path.join(a.dir, 'results'), 'bus-seg.jpg', seg);
+    const exists = (file: string) =>
+      fs.access(file).then(
+        () => true,
+        () => false,
+      );
+    await waitFor('the segmentation result on A', () => exists(json), 60_000);
+    const doc = JSON.parse(await fs.readFile(json, 'utf8')) as ResultDocument;
+    expect(doc.node).toBe('worker-b');
+    expect(doc.warnings.join('\n')).not.toMatch(/label image/);
+    const { data, info } = await sharp(json.replace(/\.json$/, '.labels.png'))
+      .toColourspace('grey16')
+      .raw({ depth: 'ushort' })
+      .toBuffer({ resolveWithObject: true });
+    expect({ width: info.width, height: info.height }).toEqual({
+      width: doc.image.width,
+      height: doc.image.height,
+    });
+    const labels = new Set(new Uint16Array(data.buffer, data.byteOffset, data.length / 2));
+    labels.delete(0);
+    const masked = doc.detections.flatMap((d, i) => (d.source === 'mask' ? [i + 1] : []));
+    expect(masked.length).toBeGreaterThanOrEqual(2);
+    expect([...labels].sort((x, y) => x - y)).toEqual(masked);
+    expect(await files(path.join(b.dir, 'results'))).toEqual([]);
   });
 });

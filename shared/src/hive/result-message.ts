@@ -13,6 +13,16 @@ export interface HiveResult {
    * max_payload): the document travelled without it.
    */
   annotatedOmittedBytes?: number;
+  /** The label image as a 16-bit PNG (segmentation models), when it fitted in a message. */
+  labels?: Buffer;
+  /** The size of a label image PNG that could not be sent. */
+  labelsOmittedBytes?: number;
+}
+
+/** The attachments a result message may carry, in the order their bytes follow the JSON. */
+export interface ResultAttachments {
+  annotated: boolean;
+  labels: boolean;
 }
 
 /**
@@ -31,6 +41,8 @@ export interface HiveRejection {
 
 /** The length of the JSON part of the body; the annotated image's bytes follow it. */
 const JSON_BYTES = 'Scopehive-Json-Bytes';
+/** The length of the label image PNG, the last part of the body when present. */
+const LABELS_BYTES = 'Scopehive-Labels-Bytes';
 /** Set on a rejection's message; a result's has none. */
 const KIND = 'Scopehive-Kind';
 
@@ -79,23 +91,29 @@ interface Envelope {
   job: Job;
   doc: ResultDocument;
   annotatedOmittedBytes?: number;
+  labelsOmittedBytes?: number;
 }
 
 /**
  * The message of a result: its JSON (job and document) followed by the annotated image's raw bytes
- * in one body, so the image is neither base64-inflated nor copied into a string.
+ * and then the label image PNG's, in one body, so images are neither base64-inflated nor copied into
+ * a string. An attachment left out (`send`) is named in the JSON with its size.
  */
 export function encodeResult(
-  result: { job: Job; doc: ResultDocument; annotated?: Uint8Array },
-  withAnnotated: boolean,
+  result: { job: Job; doc: ResultDocument; annotated?: Uint8Array; labels?: Uint8Array },
+  send: ResultAttachments,
 ): { body: Uint8Array; headers: MsgHdrs } {
   const envelope: Envelope = { job: result.job, doc: result.doc };
-  const annotated = withAnnotated ? result.annotated : undefined;
-  if (result.annotated && !withAnnotated) envelope.annotatedOmittedBytes = result.annotated.length;
+  const annotated = send.annotated ? result.annotated : undefined;
+  const labels = send.labels ? result.labels : undefined;
+  if (result.annotated && !annotated) envelope.annotatedOmittedBytes = result.annotated.length;
+  if (result.labels && !labels) envelope.labelsOmittedBytes = result.labels.length;
   const json = Buffer.from(JSON.stringify(envelope));
   const h = headers();
   h.set(JSON_BYTES, String(json.length));
-  return { body: annotated ? Buffer.concat([json, annotated]) : json, headers: h };
+  if (labels) h.set(LABELS_BYTES, String(labels.length));
+  const parts = [json, annotated, labels].filter((p): p is Uint8Array => p !== undefined);
+  return { body: parts.length === 1 ? json : Buffer.concat(parts), headers: h };
 }
 
 /** Reads a result message back; throws one line saying what is wrong with it. */
@@ -106,6 +124,10 @@ export function decodeResult(data: Uint8Array, h: MsgHdrs | undefined): HiveResu
   const jsonBytes = Number(h?.get(JSON_BYTES) ?? Number.NaN);
   if (!Number.isSafeInteger(jsonBytes) || jsonBytes <= 0 || jsonBytes > data.length)
     fail(`bad ${JSON_BYTES}`);
+  const labelsHeader = h?.get(LABELS_BYTES);
+  const labelsBytes = labelsHeader ? Number(labelsHeader) : 0;
+  if (!Number.isSafeInteger(labelsBytes) || labelsBytes < 0 || jsonBytes + labelsBytes > data.length)
+    fail(`bad ${LABELS_BYTES}`);
   let envelope: Partial<Envelope>;
   try {
     envelope = JSON.parse(Buffer.from(data.buffer, data.byteOffset, jsonBytes).toString('utf8'));
@@ -124,13 +146,16 @@ export function decodeResult(data: Uint8Array, h: MsgHdrs | undefined): HiveResu
     fail(`document is not ${RESULT_SCHEMA}`);
   if (doc?.jobId !== job.id) fail(`document is for job ${String(doc?.jobId)}, not ${job.id}`);
   const result: HiveResult = { job, doc: doc as ResultDocument };
-  if (data.length > jsonBytes) {
-    result.annotated = Buffer.from(data.buffer, data.byteOffset + jsonBytes, data.length - jsonBytes);
+  const annotatedEnd = data.length - labelsBytes;
+  if (annotatedEnd > jsonBytes) {
+    result.annotated = Buffer.from(data.buffer, data.byteOffset + jsonBytes, annotatedEnd - jsonBytes);
   }
-  const omitted = envelope.annotatedOmittedBytes;
-  if (omitted !== undefined) {
-    if (!Number.isSafeInteger(omitted) || (omitted as number) <= 0) fail('bad annotatedOmittedBytes');
-    result.annotatedOmittedBytes = omitted;
+  if (labelsBytes > 0) result.labels = Buffer.from(data.buffer, data.byteOffset + annotatedEnd, labelsBytes);
+  for (const key of ['annotatedOmittedBytes', 'labelsOmittedBytes'] as const) {
+    const omitted = envelope[key];
+    if (omitted === undefined) continue;
+    if (!Number.isSafeInteger(omitted) || (omitted as number) <= 0) fail(`bad ${key}`);
+    result[key] = omitted;
   }
   return result;
 }

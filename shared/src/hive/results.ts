@@ -31,6 +31,7 @@ import {
   type HiveRejection,
   type HiveResult,
   isRejectionMessage,
+  type ResultAttachments,
 } from './result-message.ts';
 import { nodeToken } from './token.ts';
 
@@ -99,19 +100,20 @@ export interface PublishResultOptions {
 }
 
 /**
- * Sends a job's result to its origin node. An annotated image too large for one message (the
- * servers' max_payload, 1 MB unless configured) is left out with a warning; the document always
- * travels and says the image was left out. `duplicate` is true when the server already had it.
+ * Sends a job's result to its origin node. Attachments too large for one message (the servers'
+ * max_payload, 1 MB unless configured) are left out with a warning, the annotated image first (it is
+ * only a picture; the label image is the features' measurable record); the document always travels
+ * and says what was left out. `duplicate` is true when the server already had it.
  */
 export async function publishResult(
   js: JetStreamClient,
-  result: { job: Job; doc: ResultDocument; annotated?: Uint8Array },
+  result: { job: Job; doc: ResultDocument; annotated?: Uint8Array; labels?: Uint8Array },
   options: PublishResultOptions = {},
-): Promise<{ duplicate: boolean; annotated: boolean }> {
+): Promise<{ duplicate: boolean } & ResultAttachments> {
   const subject = resultsSubject(result.job.origin);
   const msgID = resultMessageId(result.job, result.doc);
-  const send = async (withAnnotated: boolean) => {
-    const { body, headers } = encodeResult(result, withAnnotated);
+  const send = async (attachments: ResultAttachments) => {
+    const { body, headers } = encodeResult(result, attachments);
     try {
       return await js.publish(subject, body, { msgID, headers });
     } catch (err) {
@@ -120,16 +122,23 @@ export async function publishResult(
       return await js.publish(subject, body, { msgID, headers });
     }
   };
-  const withAnnotated = result.annotated !== undefined;
-  try {
-    return { duplicate: (await send(withAnnotated)).duplicate, annotated: withAnnotated };
-  } catch (err) {
-    if (!withAnnotated || !isOverMaxPayload(err)) throw err;
+  const annotated = result.annotated !== undefined;
+  const labels = result.labels !== undefined;
+  const tries: ResultAttachments[] = [{ annotated, labels }];
+  if (annotated) tries.push({ annotated: false, labels });
+  if (labels) tries.push({ annotated: false, labels: false });
+  for (let i = 0; ; i++) {
+    const attachments = tries[i];
+    try {
+      return { duplicate: (await send(attachments)).duplicate, ...attachments };
+    } catch (err) {
+      if (i === tries.length - 1 || !isOverMaxPayload(err)) throw err;
+    }
+    const dropped = attachments.annotated && !tries[i + 1].annotated ? 'annotated' : 'labels';
     options.log?.warn(
-      { job: result.job.id, bytes: result.annotated?.length },
-      'annotated image is larger than a NATS message may be; the result travels without it',
+      { job: result.job.id, bytes: result[dropped]?.length },
+      `${dropped === 'annotated' ? 'annotated image' : 'label image'} is larger than a NATS message may be; the result travels without it`,
     );
-    return { duplicate: (await send(false)).duplicate, annotated: false };
   }
 }
 

@@ -159,10 +159,12 @@ describe('results travelling back', () => {
     expect(await publishResult(js, { job: j, doc: doc(j, 'worker-1') })).toEqual({
       duplicate: false,
       annotated: false,
+      labels: false,
     });
     expect(await publishResult(js, { job: j, doc: doc(j, 'worker-2') })).toEqual({
       duplicate: true,
       annotated: false,
+      labels: false,
     });
     a.start();
     await settled('scope-twice');
@@ -222,6 +224,48 @@ describe('results travelling back', () => {
     expect(byId.get(j2.id)?.annotated).toBeUndefined();
     expect(log.lines.map((l) => l.msg)).toEqual([
       'annotated image is larger than a NATS message may be; the result travels without it',
+    ]);
+  });
+
+  it('carries a label image after the annotated one, and drops the picture before the labels', async () => {
+    const a = sink('scope-labels');
+    a.start();
+    const max = nc.info?.max_payload ?? 1024 * 1024;
+    const small = randomBytes(200_000);
+    const labels = randomBytes(300_000);
+    const [j1, j2, j3] = [1, 2, 3].map((n) => job('scope-labels', n));
+    const log = logLines();
+    expect(await publishResult(js, { job: j1, doc: doc(j1), annotated: small, labels })).toMatchObject({
+      annotated: true,
+      labels: true,
+    });
+    // Together too large: the annotated image stays behind, the label image travels.
+    const picture = randomBytes(max - 100_000);
+    expect(
+      await publishResult(js, { job: j2, doc: doc(j2), annotated: picture, labels }, { log: log.logger }),
+    ).toMatchObject({ annotated: false, labels: true });
+    // A label image too large on its own: the document travels alone and names both sizes.
+    const huge = randomBytes(max);
+    expect(
+      await publishResult(js, { job: j3, doc: doc(j3), annotated: small, labels: huge }, { log: log.logger }),
+    ).toMatchObject({ annotated: false, labels: false });
+    await settled('scope-labels');
+    const byId = new Map(a.written.map((r) => [r.job.id, r]));
+    const hash = (b?: Uint8Array) => b && createHash('sha256').update(b).digest('hex');
+    expect(hash(byId.get(j1.id)?.annotated)).toBe(hash(small));
+    expect(hash(byId.get(j1.id)?.labels)).toBe(hash(labels));
+    expect(byId.get(j2.id)).toMatchObject({ annotatedOmittedBytes: picture.length });
+    expect(hash(byId.get(j2.id)?.labels)).toBe(hash(labels));
+    expect(byId.get(j2.id)?.annotated).toBeUndefined();
+    expect(byId.get(j3.id)).toMatchObject({
+      annotatedOmittedBytes: small.length,
+      labelsOmittedBytes: huge.length,
+    });
+    expect(byId.get(j3.id)?.labels).toBeUndefined();
+    expect(log.lines.map((l) => l.msg)).toEqual([
+      'annotated image is larger than a NATS message may be; the result travels without it',
+      'annotated image is larger than a NATS message may be; the result travels without it',
+      'label image is larger than a NATS message may be; the result travels without it',
     ]);
   });
 

@@ -10,6 +10,7 @@ import {
   type ResultsConsumer,
 } from '@scopehive/shared';
 import { ImageRejection, REJECT_REASONS, type RejectReason } from '../image/rejection.ts';
+import { decodeLabelPng } from '../results/label-image.ts';
 import type { LocalShare } from './local-share.ts';
 
 export interface HiveResultsWriterOptions {
@@ -52,6 +53,30 @@ export function imageRelease(options: {
 }
 
 /**
+ * The label image a worker sent, checked; when it could not travel (too large) or is unusable, the
+ * result is written without it and its document says so.
+ */
+export async function receivedLabels({ doc, labels, labelsOmittedBytes }: HiveResult, logger: Logger) {
+  const missing = (why: string) => {
+    const line = `the label image ${why}; the table's mask measurements stand without it`;
+    doc.warnings.push(line);
+    logger.warn({ image: doc.image.path, model: doc.model.name, node: doc.node }, line);
+    return undefined;
+  };
+  if (labelsOmittedBytes) {
+    return missing(
+      `(${labelsOmittedBytes} bytes) was larger than a NATS message may be and stayed on node ${doc.node}`,
+    );
+  }
+  if (!labels) return undefined;
+  try {
+    return await decodeLabelPng(labels, doc.image.width, doc.image.height);
+  } catch (err) {
+    return missing(`node ${doc.node} sent is unusable (${(err as Error).message})`);
+  }
+}
+
+/**
  * The origin's side of the hive: results other nodes analysed come back through the results stream
  * and are written to this node's share like its own (atomic, and harmless when repeated); once every
  * model's result for an image is there, its bytes leave the image store. A file another node found
@@ -60,10 +85,13 @@ export function imageRelease(options: {
 export function startHiveResultsWriter(options: HiveResultsWriterOptions): ResultsConsumer {
   const { node, js, share, images, logger } = options;
   const release = imageRelease(options);
-  const handle = async ({ job, doc, annotated }: HiveResult): Promise<void> => {
+  const handle = async (result: HiveResult): Promise<void> => {
+    const { job, doc, annotated } = result;
     // A job delivered again after its acknowledgement was lost (a server gone) is analysed again
     // elsewhere: its result is written once.
-    if (!(await share.isDone(job, job.image.sha256))) await share.write({ doc, annotated });
+    if (!(await share.isDone(job, job.image.sha256))) {
+      await share.write({ doc, annotated, labels: await receivedLabels(result, logger) });
+    }
     await release(job);
   };
   // Set aside as if found here; the image is then of no use to the other models' jobs either.

@@ -6,6 +6,7 @@ import {
   publishResult,
 } from '@scopehive/shared';
 import type { ImageRejection } from '../image/rejection.ts';
+import { encodeLabelPng } from '../results/label-image.ts';
 import type { HiveMetrics } from './hive-metrics.ts';
 import type { LocalShare } from './local-share.ts';
 import type { AnalysisResult, ResultSink } from './stages.ts';
@@ -47,8 +48,9 @@ export class HiveSink implements ResultSink {
       await this.opts.ownWritten?.(job);
       return;
     }
-    const send = () =>
-      publishResult(js, { job, doc: result.doc, annotated: result.annotated }, { log: logger });
+    const { doc, annotated } = result;
+    const labels = result.labels && (await encodeLabelPng(result.labels, doc.image.width, doc.image.height));
+    const send = () => publishResult(js, { job, doc, annotated, labels }, { log: logger });
     await (this.opts.transfers?.timed('result', send) ?? send());
   }
 

@@ -73,14 +73,35 @@ export async function writeLabelPng(options: {
   labels: Uint16Array;
 }): Promise<string> {
   const { resultsDir, width, height, labels } = options;
+  const file = labelImagePath(resultsDir, options.image, options.model);
+  await writeFileAtomic(file, await encodeLabelPng(labels, width, height), { root: resultsDir });
+  return file;
+}
+
+/** `labels` as a 16-bit greyscale PNG: what is written to the share and sent through the hive. */
+export async function encodeLabelPng(labels: Uint16Array, width: number, height: number): Promise<Buffer> {
   if (labels.length !== width * height) {
     throw new RangeError(`label image has ${labels.length} pixels, not ${width}×${height}`);
   }
-  const file = labelImagePath(resultsDir, options.image, options.model);
-  const png = await sharp(labels, { raw: { width, height, channels: 1 } })
+  return sharp(labels, { raw: { width, height, channels: 1 } })
     .toColourspace('grey16')
     .png({ compressionLevel: 6 })
     .toBuffer();
-  await writeFileAtomic(file, png, { root: resultsDir });
-  return file;
+}
+
+/**
+ * A label image PNG another node sent back, as labels; throws one line unless it is a one-channel
+ * 16-bit PNG of exactly `width` × `height` (what `encodeLabelPng` writes).
+ */
+export async function decodeLabelPng(png: Uint8Array, width: number, height: number): Promise<Uint16Array> {
+  const image = sharp(png, { limitInputPixels: width * height + 1 });
+  const meta = await image.metadata().catch(() => undefined);
+  if (meta?.format !== 'png' || meta.depth !== 'ushort' || meta.channels !== 1) {
+    throw new Error('label image is not a one-channel 16-bit PNG');
+  }
+  if (meta.width !== width || meta.height !== height) {
+    throw new Error(`label image is ${meta.width}×${meta.height}, not the image's ${width}×${height}`);
+  }
+  const data = await image.toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+  return new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
 }
