@@ -15,7 +15,8 @@ import { parseJournalLine } from '../../src/supervisor/journal.ts';
 /**
  * The supervisor client against a fake supervisor following balena's documented contract
  * (test/fakes/balena-supervisor.ts says which pages): every call, the key only in a header,
- * refusals, and a supervisor that is down, too slow or answers nonsense.
+ * refusals, and a supervisor that is down, too slow or answers nonsense. (Past 300 lines: one
+ * test per call and per failure, sharing the fake's set-up.)
  */
 
 const apiKey = 'c0ffee5ecre7a91c0ffee5ecre7a91de';
