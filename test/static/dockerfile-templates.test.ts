@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findRepoFiles, readRepoFile, readYaml, repoRoot } from './helpers.ts';
+import { findRepoFiles, readRepoFile, readYaml, repoRoot, run } from './helpers.ts';
 
 /** balenaOS architecture (BALENA_ARCH) of each device type this app supports. */
 const archOf = (deviceType: string): string => {
@@ -159,5 +160,167 @@ describe('Dockerfile templates', () => {
     expect(
       renderTemplate('# %%ANYTHING%% in a comment\nFROM x-%%BALENA_ARCH%%', { BALENA_ARCH: 'amd64' }),
     ).toBe('# %%ANYTHING%% in a comment\nFROM x-amd64');
+  });
+});
+
+/** Each stage of a rendered Dockerfile: its base (an image or an earlier stage) and its ENV. */
+function stagesOf(rendered: string): Map<string, { from: string; env: Record<string, string> }> {
+  const stages = new Map<string, { from: string; env: Record<string, string> }>();
+  let current: { from: string; env: Record<string, string> } | undefined;
+  let index = 0;
+  for (const { keyword, args } of instructions(rendered)) {
+    if (keyword === 'FROM') {
+      const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)!;
+      current = { from: m[1], env: {} };
+      stages.set(m[2] ?? `#${index}`, current);
+      index += 1;
+    } else if (keyword === 'ENV' && current) {
+      for (const [, key, value] of args.matchAll(/(\w+)=("[^"]*"|\S+)/g))
+        current.env[key] = value.replace(/^"|"$/g, '');
+    }
+  }
+  return stages;
+}
+
+/** The image a stage is built on and the ENV it inherits, following stage aliases to the image. */
+function resolveStage(stages: ReturnType<typeof stagesOf>, name: string) {
+  const chain = [];
+  let stage = stages.get(name);
+  while (stage) {
+    chain.unshift(stage);
+    stage = stages.get(stage.from);
+  }
+  expect(chain.length, `stage ${name}`).toBeGreaterThan(0);
+  return {
+    image: chain[0].from,
+    env: Object.assign({}, ...chain.map((s) => s.env)) as Record<string, string>,
+  };
+}
+
+describe('inference image: the GPU stack of each device type', () => {
+  const template = readRepoFile('services/inference/Dockerfile.template');
+  const render = (deviceType: string) =>
+    renderTemplate(template, {
+      BALENA_ARCH: archOf(deviceType),
+      BALENA_MACHINE_NAME: deviceType,
+      RESIN_ARCH: archOf(deviceType),
+      RESIN_MACHINE_NAME: deviceType,
+    });
+  /** The final stage, as balena builds it for the device type. */
+  const finalStage = (deviceType: string) => {
+    const stages = stagesOf(render(deviceType));
+    const last = [...stages.keys()].at(-1)!;
+    return resolveStage(stages, last);
+  };
+
+  const orin = ['jetson-agx-orin-devkit', 'jetson-agx-orin-devkit-64gb', 'jetson-orin-nx-xavier-nx-devkit'];
+  const xavier = ['jetson-xavier', 'jetson-xavier-nx-devkit', 'jetson-xavier-nx-devkit-emmc'];
+
+  it('knows every supported device type, and nothing else', () => {
+    expect([...orin, ...xavier, 'genericx86-64-ext', 'generic-amd64'].sort()).toEqual(
+      [...deviceTypes].sort(),
+    );
+  });
+
+  it.each(orin)('%s: L4T r36 / JetPack 6 (Ubuntu 22.04, CUDA 12, TensorRT 10), Orin SoC', (deviceType) => {
+    const { image, env } = finalStage(deviceType);
+    expect(image).toMatch(/^arm64v8\/ubuntu:jammy-\d{8}$/);
+    expect(env.SCOPEHIVE_L4T).toMatch(/^r36\.\d+$/);
+    expect(env.SCOPEHIVE_JETPACK).toMatch(/^6\./);
+    expect(env.SCOPEHIVE_SOC).toBe('t234');
+    expect(env.SCOPEHIVE_CUDA).toMatch(/^12\.\d+$/);
+    expect(env.SCOPEHIVE_TENSORRT).toMatch(/^10\./);
+    expect(env.SCOPEHIVE_CUDA_ARCH).toBe('87');
+    expect(env.SCOPEHIVE_RUNTIME_PACKAGES).toContain(`cuda-cudart-${env.SCOPEHIVE_CUDA.replace('.', '-')}`);
+    expect(env.SCOPEHIVE_RUNTIME_PACKAGES).toContain('libnvinfer10');
+    expect(env.LD_LIBRARY_PATH).toContain(`/usr/local/cuda-${env.SCOPEHIVE_CUDA}/lib64`);
+    expect(env.SCOPEHIVE_DEVICE_TYPE).toBe(deviceType);
+  });
+
+  it.each(xavier)(
+    '%s: L4T r35 / JetPack 5 (Ubuntu 20.04, CUDA 11.4, TensorRT 8.5), Xavier SoC',
+    (deviceType) => {
+      const { image, env } = finalStage(deviceType);
+      expect(image).toMatch(/^arm64v8\/ubuntu:focal-\d{8}$/);
+      expect(env.SCOPEHIVE_L4T).toMatch(/^r35\.\d+$/);
+      expect(env.SCOPEHIVE_JETPACK).toMatch(/^5\./);
+      expect(env.SCOPEHIVE_SOC).toBe('t194');
+      expect(env.SCOPEHIVE_CUDA).toBe('11.4');
+      expect(env.SCOPEHIVE_TENSORRT).toBe('8.5');
+      expect(env.SCOPEHIVE_CUDA_ARCH).toBe('72');
+      expect(env.SCOPEHIVE_RUNTIME_PACKAGES).toContain('cuda-cudart-11-4');
+      expect(env.SCOPEHIVE_RUNTIME_PACKAGES).toContain('libnvinfer8');
+      expect(env.SCOPEHIVE_DEVICE_TYPE).toBe(deviceType);
+    },
+  );
+
+  it.each(['genericx86-64-ext', 'generic-amd64'])('%s: the Node image, no L4T', (deviceType) => {
+    const { image, env } = finalStage(deviceType);
+    expect(image).toMatch(/^amd64\/node:\d+\.\d+\.\d+-bookworm-slim$/);
+    expect(Object.keys(env).filter((k) => /L4T|JETPACK|CUDA|TENSORRT/.test(k))).toEqual([]);
+    expect(render(deviceType)).not.toMatch(/^FROM\s+\S*l4t/m);
+  });
+
+  it('builds ONNX Runtime on the same stack as the final image', () => {
+    for (const deviceType of [...orin, ...xavier]) {
+      const stages = stagesOf(render(deviceType));
+      expect(resolveStage(stages, 'ort')).toEqual({ ...finalStage(deviceType), env: expect.any(Object) });
+      const ort = resolveStage(stages, 'ort').env;
+      expect(ort.SCOPEHIVE_L4T).toBe(finalStage(deviceType).env.SCOPEHIVE_L4T);
+      expect(ort.SCOPEHIVE_ORT).toMatch(/^1\.\d+\.\d+$/);
+    }
+  });
+
+  it('pins every base image to an exact version', () => {
+    for (const { keyword, args } of instructions(template)) {
+      if (keyword !== 'FROM') continue;
+      const image = args.split(/\s+/)[0];
+      if (/^(node|os|jetpack\d|cpu)-/.test(image)) continue; // a stage of this file
+      expect(image, image).toMatch(/:(\d+\.\d+\.\d+-[\w-]+|[a-z]+-\d{8})$|@sha256:/);
+    }
+  });
+
+  it('runs with pipefail wherever a RUN step can pipe', () => {
+    const steps = instructions(template);
+    for (const [i, s] of steps.entries()) {
+      if (s.keyword !== 'FROM' || !/ AS ort$|^os-%%BALENA_MACHINE_NAME%%$/.test(s.args)) continue;
+      expect(steps[i + 1]).toEqual({ keyword: 'SHELL', args: '["/bin/bash", "-o", "pipefail", "-c"]' });
+    }
+  });
+});
+
+describe('services/inference/docker/swap-ort.sh', () => {
+  it('replaces the ONNX Runtime packages by the GPU build’s tarballs, and leaves them without any', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scopehive-swap-ort-'));
+    try {
+      const modules = path.join(dir, 'node_modules');
+      const from = path.join(dir, 'ort');
+      mkdirSync(path.join(modules, 'onnxruntime-node'), { recursive: true });
+      mkdirSync(path.join(dir, 'pkg', 'package'), { recursive: true });
+      mkdirSync(from);
+      writeFileSync(path.join(modules, 'onnxruntime-node', 'package.json'), '{"version":"1.30.0"}');
+      const script = path.join(repoRoot, 'services/inference/docker/swap-ort.sh');
+      expect(run('bash', [script, from, modules]).status).toBe(0);
+      expect(readFileSync(path.join(modules, 'onnxruntime-node', 'package.json'), 'utf8')).toContain(
+        '1.30.0',
+      );
+
+      writeFileSync(path.join(dir, 'pkg', 'package', 'package.json'), '{"version":"1.20.1"}');
+      run('tar', [
+        '-czf',
+        path.join(from, 'onnxruntime-node-1.20.1.tgz'),
+        '-C',
+        path.join(dir, 'pkg'),
+        'package',
+      ]);
+      const r = run('bash', [script, from, modules]);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe('swap-ort.sh: onnxruntime-node from onnxruntime-node-1.20.1.tgz');
+      expect(readFileSync(path.join(modules, 'onnxruntime-node', 'package.json'), 'utf8')).toContain(
+        '1.20.1',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,19 +11,25 @@ const failures = [];
 
 const firstLine = (err) => String(err?.message ?? err).split('\n')[0];
 
-for (const provider of providers) {
+// A provider is a name or an object with `name` and its options (model/providers.ts builds them).
+for (const spec of providers) {
+  const provider = typeof spec === 'string' ? spec : spec.name;
   try {
+    const started = performance.now();
     session = await ort.InferenceSession.create(model, {
-      executionProviders: [provider],
+      executionProviders: [spec],
       graphOptimizationLevel: 'all',
       // Spinning ORT threads wait for work by burning CPU that decoding and writing need on a small device.
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
     });
+    // With TensorRT this includes building the engine when none was cached.
+    const openMs = performance.now() - started;
     const shape = (meta) => (meta && 'shape' in meta ? meta.shape : []);
     parentPort.postMessage({
       type: 'open',
       provider,
+      openMs,
       failures,
       inputNames: session.inputNames,
       outputNames: session.outputNames,

@@ -1,9 +1,11 @@
 import { Worker } from 'node:worker_threads';
+import type { ProviderSpec } from './providers.ts';
 
 /** What the session thread reports once the model is open. */
 interface Opened {
   type: 'open';
   provider: string;
+  openMs: number;
   failures: Array<{ provider: string; message: string }>;
   inputNames: string[];
   outputNames: string[];
@@ -68,6 +70,8 @@ export class SessionThread {
     readonly outputShapes: Array<Array<number | string>>,
     /** Providers tried before the one used, and why they did not load. */
     readonly failures: Array<{ provider: string; message: string }>,
+    /** How long the session took to open on its provider (with TensorRT: the engine build, if any). */
+    readonly openMs: number,
   ) {
     this.#worker = worker;
     worker.on('message', (reply: Reply) => this.#onReply(reply));
@@ -78,7 +82,7 @@ export class SessionThread {
   /** Opens the model on the first provider that loads; throws with every provider's reason otherwise. */
   static async open(
     model: Uint8Array,
-    options: { providers: readonly string[]; threads: number },
+    options: { providers: readonly ProviderSpec[]; threads: number },
   ): Promise<SessionThread> {
     const worker = new Worker(new URL('./session-thread.mjs', import.meta.url), {
       workerData: { model, providers: [...options.providers], threads: options.threads },
@@ -103,6 +107,7 @@ export class SessionThread {
       first.inputShape,
       first.outputShapes,
       first.failures,
+      first.openMs,
     );
   }
 

@@ -94,4 +94,16 @@ describe.skipIf(nvidiaDevicePresent())('openSession on a CPU-only machine', () =
     expect(provider).toBe('cpu');
     await session.release();
   });
+
+  it('reports how long the session took to open, and no engine built off TensorRT', async () => {
+    const { session, provider, openMs, engineBuilt } = await openSession(model, {
+      providers: ['cpu'],
+      threads: 1,
+    });
+    expect(provider).toBe('cpu');
+    expect(openMs).toBeGreaterThan(0);
+    expect(session.openMs).toBe(openMs);
+    expect(engineBuilt).toBe(false);
+    await session.release();
+  });
 });
