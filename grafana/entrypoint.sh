@@ -82,4 +82,21 @@ else
     export GF_SECURITY_ADMIN_PASSWORD__FILE="$kept"
 fi
 
+# The scopehive app is provisioned with the exporter's control tokens ($__file{} in
+# provisioning/plugins/scopehive-app.yaml), and Grafana stops when a provisioned file is missing. On a
+# fresh device the exporter writes them moments after both start: wait for them rather than crash-loop.
+control=${SCOPEHIVE_CONTROL_DIR:-/control}
+if [ -d "$control" ]; then
+    waited=0
+    until [ -r "$control/view.token" ] && [ -r "$control/admin.token" ]; do
+        if [ "$waited" -ge 120 ]; then
+            echo "grafana: the control tokens in $control are missing or unreadable after 120 s (the exporter writes them on balena; Grafana needs read access through the volume's group)" >&2
+            exit 1
+        fi
+        [ "$waited" -eq 0 ] && echo "grafana: waiting for the exporter's control tokens in $control" >&2
+        sleep 2
+        waited=$((waited + 2))
+    done
+fi
+
 exec /run.sh "$@"
