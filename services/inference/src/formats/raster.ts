@@ -3,6 +3,7 @@ import { decodeImage } from '../image/decode-image.ts';
 import { decoderReason } from '../image/rejection.ts';
 import { MicroscopyError } from '../microscopy/errors.ts';
 import type { Raster, SourceType } from '../microscopy/raster.ts';
+import { exifNamesCamera } from './exif-camera.ts';
 import { type DecodedRaster, fromRaster } from './from-raster.ts';
 import type { FormatReader } from './types.ts';
 
@@ -20,12 +21,15 @@ export const readPhoto: FormatReader = async (bytes, options) => ({
 /**
  * PNG through sharp, but kept as the microscopy readers keep their samples: 16-bit PNG is stretched
  * like 16-bit TIFF, greyscale stays one channel until the end, alpha is dropped (EXIF orientation
- * applied). It carries no calibration a microscope writes.
+ * applied). It carries no calibration a microscope writes; its EXIF may name a camera (a photograph).
  */
-export const readPng: FormatReader = async (bytes, options) =>
-  fromRaster(await decodePng(bytes, options.maxPixels), options.stretch);
+export const readPng: FormatReader = async (bytes, options) => {
+  const { camera, ...decoded } = await decodePng(bytes, options.maxPixels);
+  const image = fromRaster(decoded, options.stretch);
+  return camera ? { ...image, camera } : image;
+};
 
-async function decodePng(bytes: Uint8Array, maxPixels: number): Promise<DecodedRaster> {
+async function decodePng(bytes: Uint8Array, maxPixels: number): Promise<DecodedRaster & { camera: boolean }> {
   try {
     const input = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' });
     const meta = await input.metadata();
@@ -53,7 +57,8 @@ async function decodePng(bytes: Uint8Array, maxPixels: number): Promise<DecodedR
         }
       : { width: info.width, height: info.height, channels, sampleType: 'uint8', data: copy };
     const sourceType: SourceType = grey ? raster.sampleType : sixteen ? 'rgb16' : 'rgb8';
-    return { raster, sourceType, format: 'png', calibrationCandidates: [], warnings: [] };
+    const camera = exifNamesCamera(meta.exif);
+    return { raster, sourceType, format: 'png', calibrationCandidates: [], warnings: [], camera };
   } catch (err) {
     const message = String((err as Error).message).split('\n')[0];
     const reason = decoderReason(message);

@@ -17,6 +17,8 @@ export interface AnalysisImage extends RgbImage {
    * Absent for colour images, measured as ImageJ measures RGB: (R + G + B) / 3.
    */
   grey?: ArrayLike<number>;
+  /** The file's EXIF names a camera (Make or Model): the auto tiling rule's sign of a photograph. */
+  camera?: boolean;
   warnings: string[];
 }
 
