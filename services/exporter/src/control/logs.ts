@@ -17,6 +17,7 @@ export const MAX_LINES = 5000;
 export const DEFAULT_LINES = 200;
 /** A line longer than this is cut: 5000 lines of it stay a few megabytes. */
 const MAX_MESSAGE = 4096;
+const KEEP_ALIVE_MS = 15_000;
 
 /** `lines` as asked (a whole number, clamped to 1..5000), or undefined when it is not a number. */
 export function linesWanted(raw: unknown): number | undefined {
@@ -88,6 +89,8 @@ export async function followLogs(
     'X-Accel-Buffering': 'no',
   });
   res.flushHeaders();
+  // A comment line now and then: proxies on the way close a connection that stays silent too long.
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
   try {
     for await (const line of stream) {
       if (closed.aborted) break;
@@ -98,6 +101,7 @@ export async function followLogs(
   } catch (err) {
     if (!closed.aborted) res.write(`event: error\ndata: ${JSON.stringify({ error: describe(err) })}\n\n`);
   } finally {
+    clearInterval(keepAlive);
     res.end();
   }
 }

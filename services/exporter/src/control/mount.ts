@@ -9,7 +9,7 @@ import type { SupervisorClient } from '../supervisor/types.ts';
 import { AuditLog } from './audit.ts';
 import { controlRoutes } from './routes.ts';
 import type { ControlConfig } from './shared-config.ts';
-import { loadTokens, tokenFolder } from './tokens.ts';
+import { type ControlTokens, loadTokens, tokenFolder } from './tokens.ts';
 
 export interface MountControlOptions {
   control: ControlConfig;
@@ -26,21 +26,26 @@ export async function mountControlApi(ctx: Context, options: MountControlOptions
   const env = options.env ?? process.env;
   if (!options.supervisor) {
     const message = new SupervisorUnavailable().message;
-    const offBalena = express.Router();
-    offBalena.use((_req, res) => {
-      res.status(503).json({ error: message });
-    });
-    ctx.routes((app) => app.use('/api/v1', offBalena));
+    unavailable(ctx, message);
     logger.info(`control API off: ${message}`);
     return;
   }
   const dir = tokenFolder(options.control, env, ctx.config.paths.data);
-  const tokens = await loadTokens({
-    dir,
-    view: options.control.viewToken,
-    admin: options.control.adminToken,
-    onGenerated: (which, file) => logger.info(`control ${which} token generated in ${file}`),
-  });
+  let tokens: ControlTokens;
+  try {
+    tokens = await loadTokens({
+      dir,
+      view: options.control.viewToken,
+      admin: options.control.adminToken,
+      onGenerated: (which, file) => logger.info(`control ${which} token generated in ${file}`),
+    });
+  } catch (err) {
+    // Device metrics and the latest image go on: only device management is off until the folder is fixed.
+    const message = `control API unavailable: ${(err as Error).message.split('\n')[0]}`;
+    unavailable(ctx, message);
+    logger.error(message);
+    return;
+  }
   const audit = new AuditLog({
     dir,
     logger,
@@ -57,4 +62,13 @@ export async function mountControlApi(ctx: Context, options: MountControlOptions
   });
   ctx.routes((app) => app.use('/api/v1', router));
   logger.info({ tokenDir: dir, auditLog: audit.file }, 'control API on /api/v1');
+}
+
+/** Every control route answers 503 with `message`. */
+function unavailable(ctx: Context, message: string): void {
+  const router = express.Router();
+  router.use((_req, res) => {
+    res.status(503).json({ error: message });
+  });
+  ctx.routes((app) => app.use('/api/v1', router));
 }

@@ -25,8 +25,9 @@ export async function startExporter(options: {
   root: string;
   env: NodeJS.ProcessEnv;
   inferenceUrl: string;
+  tokenDir?: string;
 }): Promise<Exporter> {
-  const tokenDir = path.join(options.root, 'control');
+  const tokenDir = options.tokenDir ?? path.join(options.root, 'control');
   const env: NodeJS.ProcessEnv = {
     SCOPEHIVE_DATA_DIR: path.join(options.root, 'data'),
     SCOPEHIVE_HOST: '127.0.0.1',

@@ -142,6 +142,30 @@ describe("control API safety (fake supervisor following balena's documented cont
     }
   });
 
+  it('a token folder that cannot be used: the control API answers 503 in one line, the exporter serves on', async () => {
+    const root = await tempRoot();
+    const notAFolder = path.join(root, 'control');
+    await fs.writeFile(notAFolder, 'a file where the token folder should be');
+    const exporter = await startExporter({
+      root,
+      tokenDir: notAFolder,
+      inferenceUrl: f.jobs.url,
+      env: { ...f.exporter.env, SCOPEHIVE_DATA_DIR: path.join(root, 'data') },
+    });
+    try {
+      const res = await f.call('GET', '/device', { base: exporter.base, role: 'none' });
+      expect(res.status).toBe(503);
+      expect(res.json.error).toMatch(
+        new RegExp(`^control API unavailable: control tokens unavailable in ${notAFolder}: EEXIST`),
+      );
+      expect((await fetch(`${exporter.base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${exporter.base}/metrics`)).status).toBe(200);
+    } finally {
+      await exporter.close();
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('no token, key or secret value appears in any answer, header, log line or the audit log', async () => {
     // Every route with every role once more, and a user header that tries to smuggle a token in.
     for (const role of ['none', 'view', 'admin'] as const) {
