@@ -13,7 +13,7 @@ function square(x: number, y: number, size: number, score: number): Detection {
   };
 }
 
-const image = { width: 20, height: 20, grey: new Uint16Array(400).fill(1000), rgb: new Uint8Array(0) };
+const image = { width: 20, height: 20, grey: new Uint16Array(400).fill(1000), rgb: Buffer.alloc(0) };
 
 describe('measureMasks', () => {
   it('measures each mask from its region of the label image, with the 16-bit grey values', () => {
