@@ -324,3 +324,45 @@ describe('services/inference/docker/swap-ort.sh', () => {
     }
   });
 });
+
+describe('x86-64 GPU worker (docker-compose.gpu.yml)', () => {
+  interface GpuCompose {
+    services: Record<string, { build: { context: string; dockerfile?: string; dockerfile_inline?: string } }>;
+  }
+  const gpu = readYaml<GpuCompose>('docker-compose.gpu.yml');
+
+  it('builds the same nats image as the balena app does for amd64', () => {
+    const vars = { BALENA_ARCH: 'amd64', BALENA_MACHINE_NAME: 'genericx86-64-ext' };
+    const rendered = instructions(renderTemplate(readRepoFile('nats/Dockerfile.template'), vars));
+    const stages = stagesOf(renderTemplate(readRepoFile('nats/Dockerfile.template'), vars));
+    const last = [...stages.keys()].at(-1)!;
+    const inline = instructions(gpu.services.nats.build.dockerfile_inline!);
+    expect(gpu.services.nats.build.context).toBe('./nats');
+    expect(inline[0]).toEqual({ keyword: 'FROM', args: resolveStage(stages, last).image });
+    const afterLastFrom = rendered.slice(rendered.findLastIndex((s) => s.keyword === 'FROM') + 1);
+    expect(inline.slice(1)).toEqual(afterLastFrom);
+  });
+
+  it('builds inference from an existing plain Dockerfile with pinned images and existing sources', () => {
+    const file = gpu.services.inference.build.dockerfile!;
+    expect(file).toBe('services/inference/docker/Dockerfile.cuda');
+    const steps = instructions(readRepoFile(file));
+    expect(readRepoFile(file)).not.toContain('%%');
+    for (const { keyword, args } of steps) {
+      if (keyword === 'FROM') {
+        const image = args.split(/\s+/)[0];
+        if (image === 'node') continue;
+        expect(image, image).toMatch(/:\d+\.\d+\.\d+-[\w.-]+$/);
+      }
+      if ((keyword === 'COPY' || keyword === 'ADD') && !args.includes('--from=')) {
+        for (const source of args.split(/\s+/).slice(0, -1)) {
+          expect(existsSync(path.join(repoRoot, source)), `COPY ${source}`).toBe(true);
+        }
+      }
+    }
+    expect(steps.some((s) => s.keyword === 'RUN' && s.args.includes('ONNXRUNTIME_NODE_INSTALL=cuda12'))).toBe(
+      true,
+    );
+    expect(steps.filter((s) => s.keyword === 'USER').map((s) => s.args)).toEqual(['node']);
+  });
+});
