@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { exifNamesCamera } from '../../src/formats/exif-camera.ts';
 import { readAnalysisImage } from '../../src/image/read-analysis-image.ts';
+import { DEFAULT_STRETCH } from '../../src/microscopy/intensity.ts';
 import { isPhotograph } from '../../src/pipeline/plan.ts';
 
 /** A 64×48 colour PNG, with EXIF IFD0 entries when given. */
@@ -12,7 +13,12 @@ async function colourPng(ifd0?: Record<string, string>): Promise<Buffer> {
 
 describe('exifNamesCamera', () => {
   it('finds a Make or a Model in the EXIF sharp reads, in either byte order', async () => {
-    for (const ifd0 of [{ Make: 'Canon' }, { Model: 'Pixel 8' }, { Make: 'NIKON', Model: 'D850' }]) {
+    const names: Array<Record<string, string>> = [
+      { Make: 'Canon' },
+      { Model: 'Pixel 8' },
+      { Make: 'NIKON', Model: 'D850' },
+    ];
+    for (const ifd0 of names) {
       const { exif } = await sharp(await colourPng(ifd0)).metadata();
       expect(exifNamesCamera(exif), JSON.stringify(ifd0)).toBe(true);
     }
@@ -47,7 +53,8 @@ describe('exifNamesCamera', () => {
 
 describe('a colour PNG and the auto tiling rule', () => {
   it('is a photograph when its EXIF names a camera, a micrograph otherwise', async () => {
-    const read = async (png: Buffer) => readAnalysisImage(png, { maxPixels: 1e7, fileName: 'x.png' });
+    const read = async (png: Buffer) =>
+      readAnalysisImage(png, { maxPixels: 1e7, fileName: 'x.png', stretch: DEFAULT_STRETCH });
     const camera = await read(await colourPng({ Make: 'Canon', Model: 'EOS R5' }));
     expect(camera.camera).toBe(true);
     expect(isPhotograph(camera)).toBe(true);
