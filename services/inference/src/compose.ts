@@ -25,11 +25,13 @@ import { readSidecar } from './model/sidecar.ts';
 import { imageRelease } from './pipeline/hive-results.ts';
 import { HiveSink } from './pipeline/hive-sink.ts';
 import { HiveSource } from './pipeline/hive-source.ts';
+import { jobsRouter } from './pipeline/jobs-api.ts';
 import { sweepLeftovers } from './pipeline/leftovers.ts';
 import { LocalShare } from './pipeline/local-share.ts';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/metrics.ts';
 import type { ImageSource, ResultSink } from './pipeline/stages.ts';
 import { PipelineTelemetry } from './pipeline/telemetry.ts';
+import { resolveUpdateLockPath, UpdateLock, withUpdateLock } from './pipeline/update-lock.ts';
 import { InferenceWorker, type WorkerOptions } from './pipeline/worker.ts';
 
 /** The model options that come from settings: providers, threads, sessions and default thresholds. */
@@ -172,6 +174,14 @@ export async function composeInference(
     rateWindowS: config.http.rateWindowS,
     queueDepth: () => queue.depth(),
   });
+  // balena's update lock, held while the worker has jobs in flight, so an update or a restart never
+  // cuts an analysis short. Closed after the worker, whose closer is registered later.
+  const updateLock = new UpdateLock({
+    path: resolveUpdateLockPath(config.runtime.updateLock, process.env),
+    logger,
+  });
+  ctx.onClose(() => updateLock.close());
+  ctx.routes((app) => app.use(jobsRouter(updateLock)));
   // The settings refuse hive mode without NATS_URL, so the hive always has its connection here.
   const hive = config.hive.enabled && jetstream ? await openHive(ctx, jetstream) : undefined;
   // A worker-only node has no share of its own: every job's bytes and results travel.
@@ -209,7 +219,7 @@ export async function composeInference(
     const running = createAnalysisWorker({
       config,
       node,
-      queue,
+      queue: withUpdateLock(queue, updateLock),
       models,
       source,
       sink,

@@ -219,6 +219,10 @@ const runtime = section({
       'Execution providers to try in order (`tensorrt`, `cuda`, `cpu`); the first that loads is used. `auto`: all three when an NVIDIA GPU device exists, else `cpu`.',
       'auto',
     ),
+    updateLock: setting.optionalString(
+      'SCOPEHIVE_UPDATE_LOCK',
+      "Inference: balena's update lock file, held while jobs are in flight (default `/tmp/balena/updates.lock` on balena, else off; `off`: never).",
+    ),
   },
   resolve: (v): RuntimeConfig => v,
 });

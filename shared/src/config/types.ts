@@ -33,6 +33,8 @@ export interface RuntimeConfig {
   threads: number;
   sessions: number;
   providers: string[];
+  /** SCOPEHIVE_UPDATE_LOCK as set (services/inference/src/pipeline/update-lock.ts resolves the default). */
+  updateLock?: string;
 }
 
 export interface QueueConfig {
