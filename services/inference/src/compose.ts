@@ -19,8 +19,9 @@ import { fillModelCache, heartbeat, openHive, serveModels, writeReturningResults
 import type { ModelFileSource } from './model/hive-model-publisher.ts';
 import { type LoadModelOptions, loadModel } from './model/loader.ts';
 import type { LoadedModel, ModelSet } from './model/model.ts';
+import { engineCacheRoot, gpuStackFromEnv, parseGpuDevices } from './model/providers.ts';
 import { ModelRegistry } from './model/registry.ts';
-import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
+import { configureGpuSessions, nvidiaDevicePresent, resolveProviders } from './model/session.ts';
 import { readSidecar } from './model/sidecar.ts';
 import { imageRelease } from './pipeline/hive-results.ts';
 import { HiveSink } from './pipeline/hive-sink.ts';
@@ -38,9 +39,10 @@ import { InferenceWorker, type WorkerOptions } from './pipeline/worker.ts';
 export function modelSettings(
   analysis: AnalysisConfig,
   runtime: RuntimeConfig,
-): Pick<LoadModelOptions, 'providers' | 'threads' | 'sessions' | 'defaults'> {
+): Pick<LoadModelOptions, 'providers' | 'threads' | 'sessions' | 'gpuDevices' | 'defaults'> {
   return {
     providers: resolveProviders(runtime.providers, nvidiaDevicePresent()),
+    gpuDevices: parseGpuDevices(runtime.gpuDevices),
     threads: runtime.threads,
     sessions: runtime.sessions,
     defaults: { confidence: analysis.confidence, iou: analysis.iou, maxDetections: analysis.maxDetections },
@@ -74,6 +76,11 @@ export function createModelRegistry(
   logger: Logger,
   metrics?: PipelineMetrics,
 ): ModelRegistry {
+  // TensorRT keeps its engines on the data volume, keyed by this image's GPU stack (no-op on a CPU).
+  configureGpuSessions({
+    cacheRoot: engineCacheRoot(config.paths.data),
+    stack: gpuStackFromEnv(process.env),
+  });
   return new ModelRegistry({
     modelsDir: config.paths.models,
     enabled: config.analysis.models,

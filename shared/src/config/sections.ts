@@ -219,6 +219,11 @@ const runtime = section({
       'Execution providers to try in order (`tensorrt`, `cuda`, `cpu`); the first that loads is used. `auto`: all three when an NVIDIA GPU device exists, else `cpu`.',
       'auto',
     ),
+    gpuDevices: setting.string(
+      'SCOPEHIVE_GPU_DEVICES',
+      'GPU indices to use, one ONNX Runtime session each (multi-GPU workers), e.g. `0,1`.',
+      '0',
+    ),
     updateLock: setting.optionalString(
       'SCOPEHIVE_UPDATE_LOCK',
       "Inference: balena's update lock file, held while jobs are in flight (default `/tmp/balena/updates.lock` on balena, else off; `off`: never).",

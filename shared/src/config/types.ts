@@ -33,6 +33,8 @@ export interface RuntimeConfig {
   threads: number;
   sessions: number;
   providers: string[];
+  /** SCOPEHIVE_GPU_DEVICES as set, e.g. `0,1` (services/inference/src/model/providers.ts parses it). */
+  gpuDevices: string;
   /** SCOPEHIVE_UPDATE_LOCK as set (services/inference/src/pipeline/update-lock.ts resolves the default). */
   updateLock?: string;
 }

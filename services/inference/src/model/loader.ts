@@ -17,6 +17,8 @@ export interface LoadModelOptions {
   providers: readonly string[];
   /** Intra-op threads per session; 0: one when several sessions share the CPU, else ONNX Runtime's default. */
   threads: number;
+  /** GPUs to use (CUDA device indices): one session each when the provider is a GPU's. */
+  gpuDevices?: readonly number[];
   /** Sessions of the model; 0: one per CPU core on the CPU provider, one on a GPU. */
   sessions: number;
   /** Thresholds for what the sidecar does not set. */
@@ -66,20 +68,26 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
   // session splitting each image across the cores (on 2 cores, measured: 78 against 111 ms per image).
   const wanted = options.sessions > 0 ? options.sessions : os.availableParallelism();
   const threads = options.threads > 0 ? options.threads : wanted > 1 ? 1 : 0;
-  const { session, provider } = await openSession(bytes, {
-    providers: options.providers,
-    threads,
-    logger: options.logger,
-  });
+  const gpus = options.gpuDevices?.length ? options.gpuDevices : [0];
+  const open = (providers: readonly string[], deviceId: number) =>
+    openSession(bytes, {
+      providers,
+      threads,
+      logger: options.logger,
+      label: options.name,
+      gpu: { deviceId },
+    });
+  const { session, provider } = await open(options.providers, gpus[0]);
   const sessions = [session];
   try {
     // Before anything that grows with the input: more sessions, and the first run's buffers.
     checkInputSize(options.name, inputSize(session.inputShape, metadata));
     const more = provider === 'cpu' || options.sessions > 0 ? wanted - 1 : 0;
-    for (let i = 0; i < more; i++) {
-      sessions.push(
-        (await openSession(bytes, { providers: [provider], threads, logger: options.logger })).session,
-      );
+    for (let i = 0; i < more; i++)
+      sessions.push((await open([provider], gpus[(i + 1) % gpus.length])).session);
+    // A GPU worker with several GPUs (SCOPEHIVE_GPU_DEVICES): one session on each of the others.
+    if (provider !== 'cpu' && options.sessions === 0) {
+      for (const deviceId of gpus.slice(1)) sessions.push((await open([provider], deviceId)).session);
     }
     const [inputWidth, inputHeight] = inputSize(session.inputShape, metadata);
     const blank = new Float32Array(3 * inputWidth * inputHeight);
