@@ -4,7 +4,7 @@
  * Deny by default: only variables the settings schema defines are shown; the rest are counted, never
  * listed, so a key or password set under a name the schema does not know cannot leak through here.
  */
-import type { Section } from './define.ts';
+import type { SettingsOf } from './define.ts';
 import { maskedValue } from './secret-names.ts';
 
 export interface EffectiveSetting {
@@ -17,7 +17,10 @@ export interface EffectiveSetting {
 }
 
 /** The variables of `list` (each once, in the order given) with their values in `env`. */
-export function effectiveSettings(list: readonly Section[], env: NodeJS.ProcessEnv): EffectiveSetting[] {
+export function effectiveSettings(
+  list: ReadonlyArray<{ settings: SettingsOf }>,
+  env: NodeJS.ProcessEnv,
+): EffectiveSetting[] {
   const seen = new Set<string>();
   const out: EffectiveSetting[] = [];
   for (const s of list) {

@@ -2,7 +2,6 @@
  * `GET /api/v1/logs`: journal lines from the supervisor, as a list or (follow=1) as a stream of
  * server-sent events that ends when the reader goes away.
  */
-import { once } from 'node:events';
 import type { Response } from 'express';
 import { parseJournalLine } from '../supervisor/journal.ts';
 import type { SupervisorClient } from '../supervisor/types.ts';
@@ -95,7 +94,7 @@ export async function followLogs(
     for await (const line of stream) {
       if (closed.aborted) break;
       if (!res.write(`data: ${JSON.stringify(toLogLine(line, services))}\n\n`)) {
-        await Promise.race([once(res, 'drain'), once(closed, 'abort')]);
+        await drainedOrClosed(res);
       }
     }
   } catch (err) {
@@ -104,4 +103,17 @@ export async function followLogs(
     clearInterval(keepAlive);
     res.end();
   }
+}
+
+/** Resolves when `res` can take more, or is gone; never rejects (nothing is left unhandled). */
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
