@@ -3,13 +3,9 @@
  * settings schema, secrets masked, everything outside the schema hidden and only counted.
  */
 import { type SectionName, sections } from '@scopehive/shared';
-import {
-  control,
-  type EffectiveSetting,
-  effectiveSettings,
-  hiddenVariableCount,
-  type Section,
-} from './shared-config.ts';
+import { control, type EffectiveSetting, effectiveSettings, hiddenVariableCount } from './shared-config.ts';
+
+type Section = Parameters<typeof effectiveSettings>[0][number];
 
 /**
  * The sections each service's main reads (`sections:` in services/<name>/src/main.ts, plus `node`,
@@ -39,9 +35,9 @@ export interface SettingsView {
 }
 
 function sectionsOf(service: ServiceName): Section[] {
-  const list = SERVICE_SECTIONS[service].map((name) => sections[name] as unknown as Section);
+  const list: Section[] = SERVICE_SECTIONS[service].map((name) => sections[name]);
   // The control API's own settings, until its section is registered with the others.
-  return service === 'exporter' ? [...list, control as unknown as Section] : list;
+  return service === 'exporter' ? [...list, control] : list;
 }
 
 export function settingsView(env: NodeJS.ProcessEnv): SettingsView {

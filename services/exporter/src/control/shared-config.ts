@@ -3,11 +3,9 @@
  * wired by the lead at the end): the one place to switch to `@scopehive/shared` once it does.
  */
 export { type ControlConfig, control } from '../../../../shared/src/config/control.ts';
-export type { Section } from '../../../../shared/src/config/define.ts';
 export {
   type EffectiveSetting,
   effectiveSettings,
   hiddenVariableCount,
 } from '../../../../shared/src/config/effective.ts';
-export { looksSecret, MASK, maskedValue } from '../../../../shared/src/config/secret-names.ts';
 export { withoutSecrets } from '../../../../shared/src/redact.ts';
