@@ -6,8 +6,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@scopehive/shared';
+import { withoutSecrets } from '@scopehive/shared';
 import { Counter, type Registry } from 'prom-client';
-import { withoutSecrets } from './shared-config.ts';
 
 export type Action = 'restart' | 'reboot' | 'shutdown' | 'update';
 /** ok: done · denied: no or wrong token, or too low a role · refused: bad request, lock held · failed: the supervisor failed. */

@@ -4,6 +4,7 @@
  * secrets scrubbed; nothing a caller sends can crash the exporter.
  */
 import type { Logger } from '@scopehive/shared';
+import { withoutSecrets } from '@scopehive/shared';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { SupervisorFailed, SupervisorLocked, SupervisorUnavailable } from '../supervisor/errors.ts';
 import type { StateStatus, SupervisorClient } from '../supervisor/types.ts';
@@ -12,7 +13,6 @@ import { caller, requireRole } from './auth.ts';
 import { jobsInFlight } from './jobs.ts';
 import { followLogs, linesWanted, readLogs } from './logs.ts';
 import { settingsView } from './settings.ts';
-import { withoutSecrets } from './shared-config.ts';
 import type { ControlTokens } from './tokens.ts';
 
 export interface ControlRoutesOptions {

@@ -8,4 +8,3 @@ export {
   effectiveSettings,
   hiddenVariableCount,
 } from '../../../../shared/src/config/effective.ts';
-export { withoutSecrets } from '../../../../shared/src/redact.ts';
