@@ -5,8 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '@scopehive/shared';
-import { withoutSecrets } from '@scopehive/shared';
+import { type Logger, withoutSecrets } from '@scopehive/shared';
 import { Counter, type Registry } from 'prom-client';
 
 export type Action = 'restart' | 'reboot' | 'shutdown' | 'update';

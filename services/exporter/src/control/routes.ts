@@ -3,8 +3,7 @@
  * actions for the admin token, every action audited. Errors are JSON `{ error }` in one line with
  * secrets scrubbed; nothing a caller sends can crash the exporter.
  */
-import type { Logger } from '@scopehive/shared';
-import { withoutSecrets } from '@scopehive/shared';
+import { type Logger, withoutSecrets } from '@scopehive/shared';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { SupervisorFailed, SupervisorLocked, SupervisorUnavailable } from '../supervisor/errors.ts';
 import type { StateStatus, SupervisorClient } from '../supervisor/types.ts';
@@ -156,6 +155,13 @@ export function controlRoutes(options: ControlRoutesOptions): Router {
         async (req) => {
           const { confirm, force } = actionBody(req.body, true);
           const device = await supervisor.device();
+          // An old supervisor without GET /v2/device/name and no name at init: '' must not confirm.
+          if (device.name === '') {
+            throw new Refusal(
+              502,
+              `the supervisor does not give the device's name, so a ${action} cannot be confirmed`,
+            );
+          }
           if (confirm !== device.name)
             throw new Refusal(400, `confirm must be the device's name to ${action}`);
           await supervisor[action](force);

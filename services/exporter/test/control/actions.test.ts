@@ -71,6 +71,21 @@ describe("control API actions (fake supervisor following balena's documented con
     },
   );
 
+  it('a device whose name the supervisor does not give cannot be rebooted by typing nothing', async () => {
+    f.fake.setState({ deviceName: '' });
+    try {
+      const from = f.fake.calls.length;
+      const res = await f.call('POST', '/reboot', { body: { confirm: '' } });
+      expect(res.status).toBe(502);
+      expect(res.json).toEqual({
+        error: "the supervisor does not give the device's name, so a reboot cannot be confirmed",
+      });
+      expect(actionsSince(from)).toEqual([]);
+    } finally {
+      f.fake.setState({ deviceName: DEVICE });
+    }
+  });
+
   it('a body that is not JSON is one 400 line', async () => {
     const res = await fetch(`${f.exporter.base}/api/v1/reboot`, {
       method: 'POST',
