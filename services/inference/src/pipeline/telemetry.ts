@@ -15,7 +15,8 @@ export class PipelineTelemetry {
   /**
    * Every series a loaded model can produce starts at zero: Prometheus's increase() cannot count the
    * first event of a series that appears with it, so a dashboard would show 0 rejected files after
-   * the first rejection, or an empty size histogram after the first calibrated image.
+   * the first rejection. Feature sizes are left out: their series appear per class when first
+   * measured (FeatureSizes in metrics.ts keeps the first sizes countable).
    */
   zero(models: readonly LoadedModel[]): void {
     const metrics = this.metrics;
@@ -28,10 +29,7 @@ export class PipelineTelemetry {
         metrics.imagesTotal.inc({ model: model.name, outcome }, 0);
       }
       const classes = model.classIds ? model.classIds.map((id) => model.names[id]) : model.names;
-      for (const cls of classes) {
-        metrics.detectionsTotal.inc({ model: model.name, class: cls }, 0);
-        metrics.featureSizeMeters.zero({ model: model.name, class: cls });
-      }
+      for (const cls of classes) metrics.detectionsTotal.inc({ model: model.name, class: cls }, 0);
     }
   }
 
