@@ -14,6 +14,9 @@
  * default 40), --tiled-images <n> (default 2), --rounds <n> (default 2), --case photos|tiled|all.
  * `--case burst` (not in `all`: it takes minutes) runs bench/burst.ts alone: --images (default 10000)
  * small images dropped at once into the running pipeline; --model defaults to yolo11n_int8 (320).
+ * `--case latency` (not in `all`) runs bench/latency.ts alone: --images (default 20) photos dropped one
+ * at a time into `npm start`, with inotify and with polling; --drop write|rename (default write);
+ * --cli-runs (default 3) timed runs of `npx scopehive analyze`.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -45,6 +48,7 @@ import { Registry } from 'prom-client';
 import { bare, bareParallel } from './bench/bare.ts';
 import { runBurst } from './bench/burst.ts';
 import { makeMicrographs, makePhotos } from './bench/inputs.ts';
+import { runLatency } from './bench/latency.ts';
 import { printReport } from './bench/report.ts';
 
 const shared = process.env.SCOPEHIVE_SHARED_DIR ?? path.resolve(import.meta.dirname, '../../shared');
@@ -56,6 +60,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     case: { type: 'string', default: 'all' },
     json: { type: 'boolean', default: false },
+    drop: { type: 'string', default: 'write' },
+    'cli-runs': { type: 'string', default: '3' },
   },
 });
 const samples = ['bus.jpg', 'zidane.jpg'].map((f) => path.join(shared, 'images', f));
@@ -67,6 +73,20 @@ if (args.case === 'burst') {
     json: args.json,
   });
   // The pipeline's model threads would keep the process alive; exit once the report is out.
+  process.stdout.write('', () => process.exit(0));
+  await new Promise(() => undefined);
+}
+if (args.case === 'latency') {
+  if (args.drop !== 'write' && args.drop !== 'rename')
+    throw new Error(`--drop is write or rename, not ${args.drop}`);
+  await runLatency({
+    images: Number(args.images ?? 20),
+    model: args.model ?? path.join(shared, 'models/yolov8n-fp32.onnx'),
+    samples,
+    drop: args.drop,
+    cliRuns: Number(args['cli-runs']),
+    json: args.json,
+  });
   process.stdout.write('', () => process.exit(0));
   await new Promise(() => undefined);
 }
