@@ -2,7 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import {
+  type Composition,
+  type ImageDescriptor,
+  normalize,
+  parse,
+} from '@balena/compose/dist/parse/index.js';
+import { parse as parseYaml } from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -11,7 +17,7 @@ export function readRepoFile(rel: string): string {
 }
 
 export function readYaml<T = unknown>(rel: string): T {
-  return parse(readRepoFile(rel)) as T;
+  return parseYaml(readRepoFile(rel)) as T;
 }
 
 const skippedDirs = new Set(['node_modules', '.git', 'data', 'dist', '.tmp']);
@@ -58,4 +64,20 @@ export function run(
   const r = spawnSync(command, args, { encoding: 'utf8', cwd: options.cwd ?? repoRoot, env: options.env });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A compose file as balena's own parser reads it (@balena/compose, the library `balena push` and
+ * `balena build` use): the compose 2.x schema balena accepts, named volumes declared, no bind mounts
+ * but the host paths its feature labels stand for, known depends_on services, label syntax. Throws
+ * its ValidationError on anything balena would refuse. The input is copied: balena's normalize edits
+ * what it is given.
+ */
+export function balenaNormalize(compose: unknown): Composition {
+  return normalize(structuredClone(compose));
+}
+
+/** The images balena would build or pull for a normalized composition, one per service. */
+export function balenaImages(composition: Composition): ImageDescriptor[] {
+  return parse(composition);
 }
