@@ -25,6 +25,7 @@ export type PipelineSections =
   | 'queue'
   | 'http'
   | 'device'
+  | 'control'
   | 'hive';
 
 export interface RunningNode {
@@ -70,7 +71,7 @@ export async function startNode(
   let parts: Pick<RunningNode, 'models' | 'ingest' | 'queue'> | undefined;
   const spec: ServiceSpec<PipelineSections> = {
     name: 'scopehive',
-    sections: ['paths', 'watch', 'analysis', 'runtime', 'queue', 'http', 'device', 'hive'],
+    sections: ['paths', 'watch', 'analysis', 'runtime', 'queue', 'http', 'device', 'control', 'hive'],
     folders: ({ paths, hive }) => ({
       inbox: { path: paths.inbox, writable: true },
       // A hive worker's models folder is its cache of the hive's models.

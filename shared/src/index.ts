@@ -5,9 +5,12 @@
 
 export type { JetStreamClient } from '@nats-io/jetstream';
 export { BoundedChannel } from './channel.ts';
+export { type ControlConfig, control } from './config/control.ts';
+export { type EffectiveSetting, effectiveSettings, hiddenVariableCount } from './config/effective.ts';
 export { ConfigError, StartupError } from './config/errors.ts';
 export { exitOnStartupError, startupProblem } from './config/exit.ts';
 export { definedVariables, loadConfig, unknownSettings } from './config/load.ts';
+export { looksSecret, MASK, maskedValue } from './config/secret-names.ts';
 export {
   type AnalysisTableConfig,
   type Config,

@@ -1,9 +1,12 @@
 import { hiveReplicas, type ServiceContext } from '@scopehive/shared';
+import { mountControlApi } from './control/mount.ts';
 import { startDeviceMetrics } from './device-metrics.ts';
 import { startHiveView } from './hive-view.ts';
 import { LatestImage } from './latest-image.ts';
+import { supervisorFromEnv } from './supervisor/client.ts';
+import { startSupervisorMetrics } from './supervisor/state-metrics.ts';
 
-export type ExporterSections = 'paths' | 'device' | 'queue' | 'hive';
+export type ExporterSections = 'paths' | 'device' | 'queue' | 'hive' | 'control';
 
 /** Device health as metrics, and the latest annotated image for the Microscope dashboard. */
 export async function composeExporter(ctx: ServiceContext<ExporterSections>): Promise<void> {
@@ -16,6 +19,11 @@ export async function composeExporter(ctx: ServiceContext<ExporterSections>): Pr
     logger,
   });
   ctx.onClose(() => device.close());
+  // Device management through balena's supervisor: none off balena (the control routes then say so).
+  const supervisor = supervisorFromEnv(process.env);
+  const supervisorMetrics = startSupervisorMetrics({ client: supervisor, registry: ctx.metrics, logger });
+  ctx.onClose(() => supervisorMetrics.close());
+  await mountControlApi(ctx, { control: config.control, supervisor });
   // Read on request from the pointer the inference sink writes: no watcher over the results folder.
   const latest = new LatestImage(config.paths.results, logger);
   ctx.routes((app) => latest.routes(app));

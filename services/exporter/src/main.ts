@@ -7,7 +7,7 @@ import { composeExporter } from './compose.ts';
 
 await runMain({
   name: 'exporter',
-  sections: ['paths', 'device', 'http', 'queue', 'hive'],
+  sections: ['paths', 'device', 'http', 'queue', 'hive', 'control'],
   folders: ({ paths }) => ({ results: { path: paths.results, writable: false } }),
   waitForFolders: true,
   async compose(ctx) {

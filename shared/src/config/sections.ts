@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { control } from './control.ts';
 import { type Setting, section, setting } from './define.ts';
 import type {
   AnalysisConfig,
@@ -355,7 +356,7 @@ const fetch = section({
 });
 
 /** Every section, in the README's order. */
-export const sections = { paths, watch, analysis, runtime, queue, http, node, device, hive, fetch };
+export const sections = { paths, watch, analysis, runtime, queue, http, node, device, control, hive, fetch };
 
 export type SectionName = keyof typeof sections;
 export type SectionConfig<N extends SectionName> = ReturnType<(typeof sections)[N]['resolve']>;

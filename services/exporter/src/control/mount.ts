@@ -2,13 +2,12 @@
  * Puts the control API on the exporter's port under `/api/v1`. Off balena (no supervisor) every route
  * answers 503 in one line and no token is made: `npm start` gets no new files and nothing to guard.
  */
-import type { ServiceContext } from '@scopehive/shared';
+import type { ControlConfig, ServiceContext } from '@scopehive/shared';
 import express from 'express';
 import { SupervisorUnavailable } from '../supervisor/errors.ts';
 import type { SupervisorClient } from '../supervisor/types.ts';
 import { AuditLog } from './audit.ts';
 import { controlRoutes } from './routes.ts';
-import type { ControlConfig } from './shared-config.ts';
 import { type ControlTokens, loadTokens, tokenFolder } from './tokens.ts';
 
 export interface MountControlOptions {

@@ -2,8 +2,14 @@
  * `GET /api/v1/settings`: the effective settings of each scopehive service on this node, from the one
  * settings schema, secrets masked, everything outside the schema hidden and only counted.
  */
-import { type SectionName, sections } from '@scopehive/shared';
-import { control, type EffectiveSetting, effectiveSettings, hiddenVariableCount } from './shared-config.ts';
+import {
+  control,
+  type EffectiveSetting,
+  effectiveSettings,
+  hiddenVariableCount,
+  type SectionName,
+  sections,
+} from '@scopehive/shared';
 
 type Section = Parameters<typeof effectiveSettings>[0][number];
 

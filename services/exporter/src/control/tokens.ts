@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { ControlConfig } from '@scopehive/shared';
 import { StartupError } from '@scopehive/shared';
-import type { ControlConfig } from './shared-config.ts';
 
 export interface ControlTokens {
   view: string;

@@ -1,6 +1,5 @@
+import { effectiveSettings, hiddenVariableCount, looksSecret, MASK, maskedValue } from '@scopehive/shared';
 import { describe, expect, it } from 'vitest';
-import { effectiveSettings, hiddenVariableCount } from '../../../../shared/src/config/effective.ts';
-import { looksSecret, MASK, maskedValue } from '../../../../shared/src/config/secret-names.ts';
 import { sections } from '../../../../shared/src/config/sections.ts';
 
 describe('secret-looking names', () => {
