@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { balenaImages, balenaNormalize, readYaml, repoRoot } from './helpers.ts';
@@ -205,6 +205,21 @@ describe('balena.yml', () => {
     expect(balena.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(balena.description.length).toBeGreaterThan(20);
     expect(Object.keys(balena.assets).sort()).toEqual(['logo', 'repository']);
+  });
+
+  // balena documents the logo as a URL to the image in the app's own repository (raw GitHub
+  // content of its default branch): the file must be there, or balenaHub shows no logo.
+  it('names a logo that exists in this repository, as a PNG or SVG', () => {
+    const repository = new URL(balena.assets.repository.data.url);
+    const logo = new URL(balena.assets.logo.data.url);
+    expect(logo.host).toBe('raw.githubusercontent.com');
+    const [owner, repo, _branch, ...rest] = logo.pathname.slice(1).split('/');
+    expect(`/${owner}/${repo}`).toBe(repository.pathname);
+    const file = path.join(repoRoot, ...rest);
+    expect(existsSync(file), rest.join('/')).toBe(true);
+    const head = readFileSync(file).subarray(0, 8);
+    const png = head.equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png || /<svg[\s>]/.test(readFileSync(file, 'utf8'))).toBe(true);
   });
 
   it('supports the Jetson and x86-64 device types, Orin by default', () => {
