@@ -9,12 +9,18 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { Logger } from '../log.ts';
+import { completeByStructure } from './complete/index.ts';
 
 export interface StableFilesOptions {
   /** Folder watched recursively. */
   root: string;
   /** A file counts as complete once its size and mtime have not changed for this long. */
   stableMs: number;
+  /**
+   * Take a file at once when its bytes prove it whole (JPEG, PNG, TIFF, DM3/DM4: see `complete/`),
+   * without waiting `stableMs`; anything else still waits. Default true.
+   */
+  byStructure?: boolean;
   /** Poll instead of inotify: other NFS clients' writes raise no inotify events on the server. */
   usePolling: boolean;
   pollIntervalMs: number;
@@ -34,9 +40,12 @@ export interface StableFilesOptions {
  */
 export type WatchedFolder = { state: 'ready' } | { state: 'missing'; reason: string };
 
+/** Which rule took a file: its structure proved it whole, or it stopped changing for `stableMs`. */
+export type CompleteBy = 'structure' | 'stability';
+
 export interface StableFilesEvents {
-  /** A complete file, new or changed. */
-  stable: [file: string, stats: Stats];
+  /** A complete file, new or changed: reported once for each version (inode, size, mtime). */
+  stable: [file: string, stats: Stats, by: CompleteBy];
   removed: [file: string];
   /** The initial scan is done: every file present at start has been seen (not yet necessarily stable). */
   ready: [];
@@ -59,7 +68,13 @@ interface Pending {
 /**
  * Reports files in a folder tree once they are complete: a file being copied (from a microscope PC
  * over NFS, say) keeps growing or changing mtime, and is reported only after `stableMs` without
- * change. Partial-download names and hidden files are never reported.
+ * change, unless its own structure proves it whole first (`byStructure`). Partial-download names and
+ * hidden files are never reported.
+ *
+ * The operating system's own word that a writer closed the file (inotify's IN_CLOSE_WRITE) is not
+ * used: Node's fs.watch, and so chokidar, never report it, the npm bindings that do are native addons
+ * to build for every device image, and the inbox's real writers are NFS clients, whose closes reach
+ * the server's inotify late or not at all (and polling sees none).
  *
  * The folder is on a share every PC of the lab writes to: a symbolic link in it is never taken (a
  * link loop would be walked without end, a link out of the share would hand over files from
@@ -77,6 +92,8 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
   readonly #sweeps = new Set<NodeJS.Timeout>();
   /** Links already reported. */
   readonly #links = new Set<string>();
+  /** The version (inode, size, mtime) last reported of each file: a late event for it is not news. */
+  readonly #reported = new Map<string, string>();
   #watcher?: FSWatcher;
   #folder: WatchedFolder = { state: 'ready' };
   /** Device and inode of the folder being watched: another folder under the same name is a new one. */
@@ -158,6 +175,7 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     watcher.on('unlink', (file) => {
       if (!current()) return;
       this.#seen.delete(file);
+      this.#reported.delete(file);
       this.#untrack(file);
       this.emit('removed', file);
     });
@@ -204,6 +222,7 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     this.#folders.clear();
     const gone = [...this.#seen];
     this.#seen.clear();
+    this.#reported.clear();
     this.#setFolder({ state: 'missing', reason });
     for (const file of gone) this.emit('removed', file);
     await watcher?.close();
@@ -343,8 +362,23 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     const unchanged = stats.size === entry.size && stats.mtimeMs === entry.mtimeMs;
     if (unchanged || (this.#opts.stableMs === 0 && entry.size === -1)) {
       this.#pending.delete(file);
-      if (stats.isFile()) this.emit('stable', file, stats);
+      if (stats.isFile()) this.#report(file, stats, 'stability');
       return;
+    }
+    if (stats.isFile() && this.#opts.byStructure !== false) {
+      const proven = await completeByStructure(file);
+      if (this.#pending.get(file) !== entry || this.#closed) return; // changed meanwhile: checked again
+      // Proven of the very version seen here: a writer that went on in between is seen by its next event.
+      if (
+        proven &&
+        proven.ino === stats.ino &&
+        proven.size === stats.size &&
+        proven.mtimeMs === stats.mtimeMs
+      ) {
+        this.#pending.delete(file);
+        this.#report(file, stats, 'structure', proven.format);
+        return;
+      }
     }
     if (entry.size === -1) {
       // What a support session (or a test) needs to see a copy that stalls: the file was noticed and
@@ -358,6 +392,25 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     entry.size = stats.size;
     entry.mtimeMs = stats.mtimeMs;
     entry.timer = setTimeout(() => this.#check(file), this.#opts.stableMs);
+  }
+
+  /**
+   * Emits a complete file unless this very version was reported already: an event that arrives after
+   * the write it announces was taken (by structure, at once) would otherwise report it twice.
+   */
+  #report(file: string, stats: Stats, by: CompleteBy, format?: string): void {
+    const version = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    if (this.#reported.get(file) === version) return;
+    this.#reported.set(file, version);
+    const { logger, name, root, stableMs } = this.#opts;
+    const relative = path.relative(root, file);
+    logger?.debug(
+      { folder: name, file: relative, bytes: stats.size, completeBy: by, format },
+      by === 'structure'
+        ? `${relative} complete by structure (${format})`
+        : `${relative} complete: unchanged for ${stableMs} ms`,
+    );
+    this.emit('stable', file, stats, by);
   }
 }
 
