@@ -17,6 +17,8 @@ export interface LatencyReport {
   case: 'latency';
   model: string;
   cpus: number;
+  /** The 1-minute load average when the run started. */
+  loadAverage: number;
   drop: 'write' | 'rename';
   stableMs: number;
   pollIntervalMs: number;
@@ -37,7 +39,7 @@ export function printLatency(r: LatencyReport, json: boolean): void {
   }
   const how = r.drop === 'write' ? 'written into the inbox' : 'renamed into the inbox';
   console.log(
-    `scopehive bench, latency: photos ${how} one at a time, ${r.model}, ${r.cpus} CPUs, ` +
+    `scopehive bench, latency: photos ${how} one at a time, ${r.model}, ${r.cpus} CPUs (load ${r.loadAverage.toFixed(1)}), ` +
       `SCOPEHIVE_STABLE_MS=${r.stableMs}, SCOPEHIVE_POLL_INTERVAL_MS=${r.pollIntervalMs}`,
   );
   console.log(

@@ -123,6 +123,8 @@ async function measureMode(
 export async function runLatency(options: LatencyOptions): Promise<void> {
   // The settings the pipeline will run with, read as it reads them.
   const { stableMs, pollIntervalMs } = loadConfig(['watch']).config.watch;
+  // The aims are for an idle machine: the load it had is part of the measurement.
+  const loadAverage = os.loadavg()[0];
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-latency-'));
   try {
     const photos = await makePhotos(options.samples, path.join(work, 'photos'), options.images + 1);
@@ -145,6 +147,7 @@ export async function runLatency(options: LatencyOptions): Promise<void> {
       case: 'latency',
       model: path.basename(options.model),
       cpus: os.cpus().length,
+      loadAverage,
       drop: options.drop,
       stableMs,
       pollIntervalMs,

@@ -66,6 +66,7 @@ describe('bench --case latency', () => {
       case: 'latency',
       model: 'yolov8n-fp32.onnx',
       cpus: positive,
+      loadAverage: expect.any(Number),
       drop: 'write',
       stableMs: 300,
       pollIntervalMs: 200,
