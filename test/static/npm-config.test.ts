@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRepoFile, run } from './helpers.ts';
+import { findRepoFiles, readRepoFile, run } from './helpers.ts';
 
 /**
  * npm warns that a project config key it does not know "will stop working in the next major
@@ -33,15 +33,13 @@ function npmrcKeys(text: string): string[] {
     .map((line) => line.split('=')[0].trim().replace(/\[\]$/, ''));
 }
 
-describe('.npmrc', () => {
+describe('.npmrc files', () => {
   const known = npmKnownKeys();
 
-  it('carries only keys npm knows', () => {
+  it.each(findRepoFiles((name) => name === '.npmrc'))('%s carries only keys npm knows', (file) => {
     // Per-registry keys (`//host/:_authToken`, `@scope:registry`) are npm's too, by their form.
     const perRegistry = /^(\/\/|@[\w.-]+:registry$)/;
-    const unknown = npmrcKeys(readRepoFile('.npmrc')).filter(
-      (key) => !known.has(key) && !perRegistry.test(key),
-    );
+    const unknown = npmrcKeys(readRepoFile(file)).filter((key) => !known.has(key) && !perRegistry.test(key));
     expect(unknown).toEqual([]);
   });
 
