@@ -10,7 +10,7 @@ import type { ResultDocument } from '@scopehive/shared';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exists } from '../integration/helpers/pipeline.ts';
-import { dashboardQueries, proxiedImages, queriesWithoutData } from './helpers/dashboards.ts';
+import { dashboardQueries, exporterImages, instantQuery, queriesWithoutData } from './helpers/dashboards.ts';
 import { readResults, resultJson, resultProblems } from './helpers/results.ts';
 import {
   get,
@@ -20,6 +20,7 @@ import {
   type Service,
   Stack,
   sharedDir,
+  testAlert,
   waitReady,
   waitUntil,
 } from './helpers/stack.ts';
@@ -259,8 +260,37 @@ describe('the device stack on loopback', () => {
     }
   }, 150_000);
 
+  it('evaluates every alert rule of the repository without error, and lists firing alerts as ALERTS', async () => {
+    const rules = await waitUntil(
+      async (note) => {
+        const res = await get(`${stack.prometheus.url}/api/v1/rules?type=alert`);
+        const groups: Array<{
+          file: string;
+          rules: Array<{ name: string; health: string; lastError?: string; lastEvaluation: string }>;
+        }> = res?.status === 200 ? JSON.parse(res.text).data.groups : [];
+        const all = groups.filter((g) => g.file.endsWith('/rules.yml')).flatMap((g) => g.rules);
+        const pending = all.filter((r) => r.lastEvaluation.startsWith('0001-'));
+        note(`${all.length} rules, ${pending.length} not yet evaluated`);
+        return all.length > 0 && pending.length === 0 ? all : undefined;
+      },
+      30_000,
+      'every rule of rules.yml to be evaluated',
+    );
+    const repository = promtool(['check', 'rules', path.join(repoRoot, 'prometheus', 'rules.yml')]);
+    expect(repository.output).toContain(`SUCCESS: ${rules.length} rules found`);
+    expect(
+      rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError}`),
+    ).toEqual([]);
+    const firing = await instantQuery(
+      stack.prometheus.url,
+      `ALERTS{alertname="${testAlert}",alertstate="firing"}`,
+    );
+    expect(firing.hasData, firing.text).toBe(true);
+  });
+
   // The Device dashboard's GPU and temperature panels read the exporter's fake nvidia-smi and fixture
-  // thermal zone (no GPU here); every other figure is real.
+  // thermal zone (no GPU here), and its firing-alerts table the stack's own always-firing test alert;
+  // every other figure is real.
   it('has data for every PromQL expression of every dashboard panel (GPU and thermal zone mocked)', async () => {
     // The Hive dashboard needs a hive: hive-dashboard.test.ts evaluates it against one.
     const queries = dashboardQueries(dashboardsDir, { except: ['hive.json'] });
@@ -270,8 +300,10 @@ describe('the device stack on loopback', () => {
       'panels that would show "No data"',
     ).toEqual([]);
 
-    // Text panels that show an image through Grafana's data source proxy to the exporter.
-    for (const image of proxiedImages(dashboardsDir, 'scopehive-exporter')) {
+    // Text panels that show an image from the exporter through the scopehive app's route.
+    const images = exporterImages(dashboardsDir);
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) {
       const res = await fetch(`${stack.exporter.url}${image.path}`);
       expect(res.status, `${image.panel}: GET ${image.path}`).toBe(200);
       expect(res.headers.get('content-type'), image.panel).toMatch(/^image\//);

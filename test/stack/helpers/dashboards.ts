@@ -91,17 +91,24 @@ export function dashboardQueries(dir: string, files: DashboardFiles = {}): Panel
   });
 }
 
+/** The scopehive app's route to the exporter's images (grafana/plugins/scopehive-app/src/plugin.json). */
+const appImagesRoute = '/api/plugin-proxy/scopehive-app/images/';
+
 /**
- * Paths that text panels load from the exporter through Grafana's data source proxy
- * (`/api/datasources/proxy/uid/<uid>/<path>`), with the panel title.
+ * Images that text panels load from the exporter through the scopehive app's `images/*` route
+ * (`/api/plugin-proxy/scopehive-app/images/<path>` → the exporter's `/images/<path>`), with the
+ * panel title; Grafana's time variables (`${__to}`, `${__from}`) get a time in ms, as Grafana gives.
  */
-export function proxiedImages(dir: string, datasourceUid: string): Array<{ panel: string; path: string }> {
-  const prefix = `/api/datasources/proxy/uid/${datasourceUid}/`;
+export function exporterImages(dir: string, now = Date.now()): Array<{ panel: string; path: string }> {
+  const times = (src: string) => src.replace(/\$\{__(to|from)\}|\$__(to|from)\b/g, String(now));
   return readDashboards(dir).flatMap((d) =>
     allPanels(d.panels ?? []).flatMap((p) =>
       [...(p.options?.content ?? '').matchAll(/src="([^"]+)"/g)]
-        .filter((m) => m[1].startsWith(prefix))
-        .map((m) => ({ panel: `${d.title}: ${p.title}`, path: `/${m[1].slice(prefix.length)}` })),
+        .filter((m) => m[1].startsWith(appImagesRoute))
+        .map((m) => ({
+          panel: `${d.title}: ${p.title}`,
+          path: `/images/${times(m[1].slice(appImagesRoute.length))}`,
+        })),
     ),
   );
 }

@@ -329,9 +329,14 @@ export class Stack {
         // NATS is scraped through prometheus-nats-exporter (a container image, no binary here).
         nats: undefined,
       },
+      [testAlertFile],
     );
-    await fs.mkdir(path.dirname(this.prometheusConfig), { recursive: true });
+    const dir = path.dirname(this.prometheusConfig);
+    await fs.mkdir(dir, { recursive: true });
     await fs.writeFile(this.prometheusConfig, text);
+    // The repository's rules beside the configuration, as the image puts them in /etc/prometheus.
+    await fs.copyFile(path.join(repoRoot, 'prometheus', 'rules.yml'), path.join(dir, 'rules.yml'));
+    await fs.writeFile(path.join(dir, testAlertFile), stringify(testAlertRules));
     const proc = new StackProcess({
       name: `prometheus :${port}`,
       command: requireTool('prometheus', 'prometheus'),
@@ -356,16 +361,37 @@ export class Stack {
   }
 }
 
+/** Rules only the stack test loads, beside the repository's. */
+const testAlertFile = 'stack-test-alerts.yml';
+
 /**
- * The repository's scrape configuration for this machine: job names, labels and every other setting
- * kept, only the targets replaced (`undefined`: the job is dropped), and scrapes and rule evaluation
- * every second so that a test sees rates within seconds. A job the test does not know fails loudly.
+ * An alert that always fires, so that the Device dashboard's table of firing alerts has a row to
+ * show: no real alert can fire within the test (they wait minutes by design).
  */
-export function rewriteScrapeConfig(text: string, targets: Record<string, string[] | undefined>): string {
+export const testAlert = 'StackTestAlwaysFiring';
+const testAlertRules = {
+  groups: [
+    { name: 'stack-test', rules: [{ alert: testAlert, expr: 'vector(1)', labels: { severity: 'warning' } }] },
+  ],
+};
+
+/**
+ * The repository's scrape configuration for this machine: job names, labels, rule files and every
+ * other setting kept, only the targets replaced (`undefined`: the job is dropped), `extraRuleFiles`
+ * added, and scrapes and rule evaluation every second so that a test sees rates within seconds. A
+ * job the test does not know fails loudly.
+ */
+export function rewriteScrapeConfig(
+  text: string,
+  targets: Record<string, string[] | undefined>,
+  extraRuleFiles: readonly string[] = [],
+): string {
   const config = parse(text) as {
     global?: Record<string, unknown>;
+    rule_files?: string[];
     scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }> }>;
   };
+  config.rule_files = [...(config.rule_files ?? []), ...extraRuleFiles];
   config.global = {
     ...config.global,
     scrape_interval: '1s',
