@@ -44,9 +44,11 @@ export function ConfirmAction({ action, deviceName }: { action: DeviceAction; de
   }
   if (!open) {
     return (
-      <Button variant="destructive" icon="power" onClick={() => setOpen(true)}>
-        {label}…
-      </Button>
+      <div>
+        <Button variant="destructive" icon="power" onClick={() => setOpen(true)}>
+          {label}…
+        </Button>
+      </div>
     );
   }
   const locked = error?.status === 409;

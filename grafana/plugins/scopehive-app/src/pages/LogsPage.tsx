@@ -2,7 +2,7 @@
  * Journal lines: a service filter, a search over what is shown, and a live follow (server-sent events
  * through the same proxy route, so Grafana's session and role check apply to the stream too).
  */
-import { Button, Field, InlineSwitch, Input, Stack } from '@grafana/ui';
+import { Button, Field, Input, Stack } from '@grafana/ui';
 import React, { useEffect, useMemo, useState } from 'react';
 import { PROXY, route } from '../api';
 import { ErrorLine } from '../components/ErrorLine';
@@ -77,11 +77,20 @@ export function LogsPage() {
           />
         </Field>
         <Field label="Live">
-          <InlineSwitch aria-label="Live follow" value={follow} onChange={() => setFollow(!follow)} />
+          <Button
+            variant={follow ? 'primary' : 'secondary'}
+            icon={follow ? 'pause' : 'play'}
+            aria-pressed={follow}
+            onClick={() => setFollow(!follow)}
+          >
+            {follow ? 'Stop following' : 'Follow live'}
+          </Button>
         </Field>
-        <Button variant="secondary" icon="sync" onClick={logs.reload}>
-          Reload
-        </Button>
+        <Field label="Lines">
+          <Button variant="secondary" icon="sync" onClick={logs.reload}>
+            Reload
+          </Button>
+        </Field>
       </Stack>
       <ErrorLine error={logs.error ?? streamError} title="Logs unavailable" />
       <pre className="scopehive-logs" data-testid="log-lines">

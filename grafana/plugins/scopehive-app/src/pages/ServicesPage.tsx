@@ -8,6 +8,15 @@ import type { Service } from '../types';
 
 const colour = (status: string) => (status === 'Running' ? 'green' : status === 'exited' ? 'red' : 'orange');
 
+/** balena's image references are a registry path and a digest: the last part and a short digest say enough. */
+export function shortImage(image: string | null): string {
+  if (!image) return '—';
+  const [name, digest] = image.split('@');
+  const last = name.split('/').pop() ?? name;
+  const short = last.length > 16 ? `${last.slice(0, 12)}…` : last;
+  return digest ? `${short} @${digest.replace(/^sha256:/, '').slice(0, 12)}` : short;
+}
+
 export function ServicesPage({ role }: { role: Role | undefined }) {
   const services = useLoad(() => route<{ services: Service[] }>('services'));
   const canRestart = allows(role, 'Editor');
@@ -32,8 +41,8 @@ export function ServicesPage({ role }: { role: Role | undefined }) {
                 <td>
                   <Badge color={colour(s.status)} text={s.status} />
                 </td>
-                <td>{s.image ?? '—'}</td>
-                <td>{s.createdAt ?? '—'}</td>
+                <td title={s.image ?? undefined}>{shortImage(s.image)}</td>
+                <td>{s.createdAt ? new Date(s.createdAt).toLocaleString() : '—'}</td>
                 {canRestart && (
                   <td>
                     <Restart name={s.name} onDone={services.reload} />

@@ -2,12 +2,12 @@ import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import React from 'react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { backend, user } from '../testing/grafana';
 import { PROXY, toApiError } from '../api';
 import { App, pageOf } from '../components/App';
 import { currentRole } from '../roles';
+import { backend, user } from '../testing/grafana';
 import { DevicePage } from './DevicePage';
-import { ServicesPage } from './ServicesPage';
+import { ServicesPage, shortImage } from './ServicesPage';
 import { SettingsPage } from './SettingsPage';
 
 vi.mock('@grafana/runtime', async () => (await import('../testing/grafana')).runtimeStub);
@@ -196,5 +196,15 @@ describe('toApiError', () => {
       'plugin proxy route access denied (HTTP 403)',
     );
     expect(toApiError({ status: 502, data: '' }).message).toBe('HTTP 502');
+  });
+});
+
+describe('shortImage', () => {
+  it("keeps the image's last name and a short digest", () => {
+    expect(
+      shortImage('registry2.balena-cloud.com/v2/2577d42cc07e4fe9eb6b03918edceba0@sha256:7bc42a46668aea623c'),
+    ).toBe('2577d42cc07e… @7bc42a46668a');
+    expect(shortImage('nats:2.10')).toBe('nats:2.10');
+    expect(shortImage(null)).toBe('—');
   });
 });
