@@ -59,9 +59,27 @@ export interface StableFilesEvents {
 /** Shortest wait before a new folder is read again (see `#sweepLater`). */
 const SWEEP_MIN_MS = 100;
 
+/**
+ * First look again at a file not yet proven whole; each later look waits twice as long, up to the
+ * stability window. chokidar drops a change that follows another within a few milliseconds
+ * (its throttle), so the last write of a copy may raise no event: these looks find it anyway.
+ */
+const FIRST_LOOK_MS = 50;
+
+/**
+ * A look at a file this long after it was reported. chokidar emits at most one change per file in 50
+ * ms and drops the rest, so a writer that goes on right after a file was taken by its structure (a
+ * rewrite) may raise no event at all; this look finds the change.
+ */
+const LOOK_AFTER_REPORT_MS = 100;
+
 interface Pending {
   size: number;
   mtimeMs: number;
+  /** When the current size and mtime were first seen. */
+  since: number;
+  /** The wait before the next look. */
+  delayMs: number;
   timer: NodeJS.Timeout;
 }
 
@@ -94,6 +112,7 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
   readonly #links = new Set<string>();
   /** The version (inode, size, mtime) last reported of each file: a late event for it is not news. */
   readonly #reported = new Map<string, string>();
+  readonly #looks = new Set<NodeJS.Timeout>();
   #watcher?: FSWatcher;
   #folder: WatchedFolder = { state: 'ready' };
   /** Device and inode of the folder being watched: another folder under the same name is a new one. */
@@ -240,8 +259,9 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
   }
 
   #forgetTimers(): void {
-    for (const timer of this.#sweeps) clearTimeout(timer);
+    for (const timer of [...this.#sweeps, ...this.#looks]) clearTimeout(timer);
     this.#sweeps.clear();
+    this.#looks.clear();
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     this.#pending.clear();
   }
@@ -331,7 +351,13 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     if (this.#closed) return;
     const existing = this.#pending.get(file);
     if (existing) clearTimeout(existing.timer);
-    const entry: Pending = { size: -1, mtimeMs: -1, timer: setTimeout(() => this.#check(file), 0) };
+    const entry: Pending = {
+      size: -1,
+      mtimeMs: -1,
+      since: 0,
+      delayMs: FIRST_LOOK_MS,
+      timer: setTimeout(() => this.#check(file), 0),
+    };
     this.#pending.set(file, entry);
   }
 
@@ -359,16 +385,26 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
       this.#refuse(file);
       return;
     }
+    const { stableMs } = this.#opts;
     const unchanged = stats.size === entry.size && stats.mtimeMs === entry.mtimeMs;
-    if (unchanged || (this.#opts.stableMs === 0 && entry.size === -1)) {
+    if ((unchanged && Date.now() - entry.since >= stableMs) || (stableMs === 0 && entry.size === -1)) {
       this.#pending.delete(file);
       if (stats.isFile()) this.#report(file, stats, 'stability');
       return;
     }
+    if (!unchanged) await this.#changed(file, entry, stats);
+    if (this.#pending.get(file) !== entry || this.#closed) return;
+    const left = entry.since + stableMs - Date.now();
+    entry.timer = setTimeout(() => this.#check(file), Math.max(0, Math.min(entry.delayMs, left)));
+    entry.delayMs *= 2;
+  }
+
+  /** A version not seen before: taken at once when its structure proves it whole, else waited for. */
+  async #changed(file: string, entry: Pending, stats: Stats): Promise<void> {
     if (stats.isFile() && this.#opts.byStructure !== false) {
       const proven = await completeByStructure(file);
       if (this.#pending.get(file) !== entry || this.#closed) return; // changed meanwhile: checked again
-      // Proven of the very version seen here: a writer that went on in between is seen by its next event.
+      // Proven of the very version seen here: a writer that went on in between is seen at the next event or look.
       if (
         proven &&
         proven.ino === stats.ino &&
@@ -380,18 +416,16 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
         return;
       }
     }
-    if (entry.size === -1) {
-      // What a support session (or a test) needs to see a copy that stalls: the file was noticed and
-      // is waited for, not yet taken.
-      const { logger, name, root } = this.#opts;
-      logger?.debug(
-        { folder: name, file: path.relative(root, file), bytes: stats.size },
-        `${path.relative(root, file)} seen; waiting until it stops changing`,
-      );
-    }
+    // What a support session (or a test) needs to see a copy that stalls: this version of the file was
+    // noticed and is waited for, not taken.
+    const { logger, name, root } = this.#opts;
+    logger?.debug(
+      { folder: name, file: path.relative(root, file), bytes: stats.size },
+      `${path.relative(root, file)} seen; waiting until it stops changing`,
+    );
     entry.size = stats.size;
     entry.mtimeMs = stats.mtimeMs;
-    entry.timer = setTimeout(() => this.#check(file), this.#opts.stableMs);
+    entry.since = Date.now();
   }
 
   /**
@@ -399,9 +433,14 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
    * the write it announces was taken (by structure, at once) would otherwise report it twice.
    */
   #report(file: string, stats: Stats, by: CompleteBy, format?: string): void {
-    const version = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    const version = versionOf(stats);
     if (this.#reported.get(file) === version) return;
     this.#reported.set(file, version);
+    const look = setTimeout(() => {
+      this.#looks.delete(look);
+      void this.#lookAgain(file);
+    }, LOOK_AFTER_REPORT_MS);
+    this.#looks.add(look);
     const { logger, name, root, stableMs } = this.#opts;
     const relative = path.relative(root, file);
     logger?.debug(
@@ -412,6 +451,19 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
     );
     this.emit('stable', file, stats, by);
   }
+
+  /** Tracks a reported file again if it changed since, unless an event already did. */
+  async #lookAgain(file: string): Promise<void> {
+    if (this.#closed || this.#pending.has(file) || !this.#reported.has(file)) return;
+    const stats = await fs.lstat(file).catch(() => undefined);
+    if (!stats || this.#closed || this.#pending.has(file) || !this.#seen.has(file)) return;
+    if (versionOf(stats) !== this.#reported.get(file)) this.#track(file);
+  }
+}
+
+/** A version of a file: another inode (replaced by rename), another size or another mtime. */
+function versionOf(stats: Stats): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
 }
 
 /** The folder's identity, or why it cannot be watched. The folder itself may be a link the operator made. */
