@@ -86,10 +86,10 @@ describe('/metrics, /healthz and /readyz after a run', () => {
     ).toBe(1);
   });
 
-  it('has the default process metrics with the scopehive prefix', () => {
-    expect(series('scopehive_process_cpu_seconds_total')).toBeGreaterThan(0);
-    expect(series('scopehive_process_resident_memory_bytes')).toBeGreaterThan(0);
-    expect(metrics).toMatch(/^scopehive_nodejs_eventloop_lag_seconds\{/m);
+  it("has Node's process metrics under prom-client's standard names (stock dashboards read them)", () => {
+    expect(series('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(series('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds\{/m);
   });
 
   it('keeps labels low-cardinality: no file name in any series', () => {
@@ -100,7 +100,7 @@ describe('/metrics, /healthz and /readyz after a run', () => {
         .filter((l) => l && !l.startsWith('#'))
         .map((l) => l.split(/[{ ]/)[0]),
     );
-    expect([...names].filter((n) => !n.startsWith('scopehive_'))).toEqual([]);
+    expect([...names].filter((n) => !/^(scopehive|process|nodejs)_/.test(n))).toEqual([]);
   });
 
   it('answers /healthz and /readyz with 200', async () => {
