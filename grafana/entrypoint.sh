@@ -83,20 +83,33 @@ else
 fi
 
 # The scopehive app is provisioned with the exporter's control tokens ($__file{} in
-# provisioning/plugins/scopehive-app.yaml), and Grafana stops when a provisioned file is missing. On a
-# fresh device the exporter writes them moments after both start: wait for them rather than crash-loop.
+# provisioning/plugins/scopehive-app.yaml), and Grafana stops when a provisioned file is missing.
+# - On balena the exporter writes them moments after both start: wait for them rather than crash-loop.
+# - Off balena the control API is off and writes none: provision the app without tokens (its pages
+#   then say device management needs balena; the latest-image route needs no token).
 control=${SCOPEHIVE_CONTROL_DIR:-/control}
-if [ -d "$control" ]; then
-    waited=0
-    until [ -r "$control/view.token" ] && [ -r "$control/admin.token" ]; do
-        if [ "$waited" -ge 120 ]; then
-            echo "grafana: the control tokens in $control are missing or unreadable after 120 s (the exporter writes them on balena; Grafana needs read access through the volume's group)" >&2
-            exit 1
-        fi
-        [ "$waited" -eq 0 ] && echo "grafana: waiting for the exporter's control tokens in $control" >&2
-        sleep 2
-        waited=$((waited + 2))
-    done
+app=${GF_PATHS_PROVISIONING:-/etc/grafana/provisioning}/plugins/scopehive-app.yaml
+tokens_readable() {
+    [ -r "$control/view.token" ] && [ -r "$control/admin.token" ]
+}
+if [ -f "$app" ] && ! tokens_readable; then
+    if [ -n "${BALENA_DEVICE_UUID:-}" ]; then
+        echo "grafana: waiting for the exporter's control tokens in $control" >&2
+        waited=0
+        until tokens_readable; do
+            if [ "$waited" -ge 120 ]; then
+                echo "grafana: the control tokens in $control are missing or unreadable after 120 s (the exporter writes them; Grafana reads them as group 1000)" >&2
+                exit 1
+            fi
+            sleep 2
+            waited=$((waited + 2))
+        done
+    elif grep -q secureJsonData "$app"; then
+        echo "grafana: no control tokens in $control (device management needs balena): the scopehive app is provisioned without them" >&2
+        # shellcheck disable=SC2016 # the literal text $__file{ of the token lines
+        grep -v -F -e secureJsonData -e '$__file{' "$app" >"$app.tmp"
+        mv "$app.tmp" "$app"
+    fi
 fi
 
 exec /run.sh "$@"
