@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { process as balenaRender } from '@balena/compose/dist/dockerfile/index.js';
 import { describe, expect, it } from 'vitest';
 import { findRepoFiles, readRepoFile, readYaml, repoRoot, run } from './helpers.ts';
 
@@ -364,5 +365,165 @@ describe('x86-64 GPU worker (docker-compose.gpu.yml)', () => {
       true,
     );
     expect(steps.filter((s) => s.keyword === 'USER').map((s) => s.args)).toEqual(['node']);
+  });
+});
+
+/** balena's variables for a device type: what `balena push` gives a Dockerfile.template. */
+const balenaVars = (deviceType: string) => ({
+  BALENA_ARCH: archOf(deviceType),
+  BALENA_MACHINE_NAME: deviceType,
+  RESIN_ARCH: archOf(deviceType),
+  RESIN_MACHINE_NAME: deviceType,
+});
+
+/** An exact release (x.y.z, or a dated tag like jammy-20250404) or a digest: never a floating tag. */
+const pinnedImage = /(:(v?\d+\.\d+\.\d+[\w.-]*|[a-z]+-\d{8}))?(@sha256:[a-f0-9]{64})?$/;
+const isPinned = (image: string) => {
+  const m = pinnedImage.exec(image)!;
+  return m[1] !== undefined || m[3] !== undefined;
+};
+
+/** A shell that fails a pipeline when any part of it fails (hadolint DL4006). */
+const pipefailShell = /^\["\/bin\/(bash|ash)", "-o", "pipefail", "-c"\]$/;
+
+/** `|` that pipes, not `||`. */
+const pipes = (command: string) => /\|/.test(command.replace(/\|\|/g, ''));
+
+/**
+ * What a rendered Dockerfile gets wrong: a base image (FROM, or COPY --from an image) that is not
+ * pinned, or a RUN that pipes in a stage whose shell (its own SHELL, or the one its base stage
+ * set) does not fail on a failed pipe.
+ */
+function dockerfileProblems(rendered: string): string[] {
+  const problems: string[] = [];
+  const shellOf = new Map<string, string | undefined>();
+  let stage = '';
+  let shell: string | undefined;
+  let index = 0;
+  for (const { keyword, args } of instructions(rendered)) {
+    if (keyword === 'FROM') {
+      const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
+      if (!m) {
+        problems.push(`FROM ${args}: unreadable`);
+        continue;
+      }
+      const [, image, alias] = m;
+      if (shellOf.has(image)) shell = shellOf.get(image);
+      else {
+        shell = undefined;
+        if (!isPinned(image)) problems.push(`FROM ${image}: not pinned to an exact version or digest`);
+      }
+      stage = alias ?? `#${index}`;
+      index += 1;
+      shellOf.set(stage, shell);
+    } else if (keyword === 'SHELL') {
+      shell = args;
+      shellOf.set(stage, shell);
+    } else if (keyword === 'COPY' || keyword === 'ADD') {
+      const from = /--from=(\S+)/.exec(args)?.[1];
+      if (from && !shellOf.has(from) && !/^\d+$/.test(from) && !isPinned(from))
+        problems.push(`COPY --from=${from}: not pinned to an exact version or digest`);
+    } else if (keyword === 'RUN' && pipes(args) && !(shell && pipefailShell.test(shell))) {
+      problems.push(`RUN in stage ${stage} pipes without SHELL ["/bin/bash", "-o", "pipefail", "-c"]`);
+    }
+  }
+  return problems;
+}
+
+describe("every Dockerfile, as balena's own template processor renders it for each device type", () => {
+  const plain = findRepoFiles(
+    (name) => /^Dockerfile(\.[\w-]+)?$/.test(name) && name !== 'Dockerfile.template',
+  );
+  const cases = templates.flatMap((file) => deviceTypes.map((deviceType) => [file, deviceType] as const));
+
+  it.each(cases)('%s for %s: pinned base images, pipefail wherever a RUN pipes', (file, deviceType) => {
+    const template = readRepoFile(file);
+    const rendered = balenaRender(template, balenaVars(deviceType));
+    // The renderer above is the one these tests have used all along; it must agree with balena's.
+    expect(renderTemplate(template, balenaVars(deviceType))).toBe(rendered);
+    expect(dockerfileProblems(rendered)).toEqual([]);
+  });
+
+  it.each(plain)('%s (no template): pinned base images, pipefail wherever a RUN pipes', (file) => {
+    expect(dockerfileProblems(readRepoFile(file))).toEqual([]);
+  });
+
+  it('finds a floating tag, an unpinned COPY --from and a pipe without pipefail', () => {
+    const bad = [
+      'FROM node:22-bookworm-slim AS build',
+      'RUN curl -fsSL https://example.org/key | gpg --dearmor -o /k.gpg',
+      'FROM alpine',
+      'COPY --from=busybox:1.36 /bin/busybox /bin/busybox',
+      'FROM build',
+      'SHELL ["/bin/sh", "-c"]',
+      'RUN a | b',
+    ].join('\n');
+    expect(dockerfileProblems(bad)).toEqual([
+      'FROM node:22-bookworm-slim: not pinned to an exact version or digest',
+      'RUN in stage build pipes without SHELL ["/bin/bash", "-o", "pipefail", "-c"]',
+      'FROM alpine: not pinned to an exact version or digest',
+      'COPY --from=busybox:1.36: not pinned to an exact version or digest',
+      'RUN in stage #2 pipes without SHELL ["/bin/bash", "-o", "pipefail", "-c"]',
+    ]);
+    const good = [
+      `FROM alpine:3.20.3@sha256:${'a'.repeat(64)} AS base`,
+      'SHELL ["/bin/ash", "-o", "pipefail", "-c"]',
+      'FROM base',
+      'RUN a | b || c',
+      'FROM arm64v8/ubuntu:jammy-20250404',
+      'RUN a || b',
+    ].join('\n');
+    expect(dockerfileProblems(good)).toEqual([]);
+  });
+});
+
+describe('exporter image: tegrastats from the L4T release of each device type', () => {
+  const finalStage = (deviceType: string) => {
+    const stages = stagesOf(
+      balenaRender(readRepoFile('services/exporter/Dockerfile.template'), balenaVars(deviceType)),
+    );
+    return resolveStage(stages, [...stages.keys()].at(-1)!);
+  };
+
+  it.each(['jetson-agx-orin-devkit', 'jetson-agx-orin-devkit-64gb', 'jetson-orin-nx-xavier-nx-devkit'])(
+    '%s: L4T r36 (Ubuntu 22.04), Orin SoC',
+    (deviceType) => {
+      const { image, env } = finalStage(deviceType);
+      expect(image).toMatch(/^arm64v8\/ubuntu:jammy-\d{8}$/);
+      expect(env).toMatchObject({
+        SCOPEHIVE_L4T: expect.stringMatching(/^r36\.\d+$/),
+        SCOPEHIVE_SOC: 't234',
+      });
+    },
+  );
+
+  it.each(['jetson-xavier', 'jetson-xavier-nx-devkit', 'jetson-xavier-nx-devkit-emmc'])(
+    '%s: L4T r35 (Ubuntu 20.04), Xavier SoC',
+    (deviceType) => {
+      const { image, env } = finalStage(deviceType);
+      expect(image).toMatch(/^arm64v8\/ubuntu:focal-\d{8}$/);
+      expect(env).toMatchObject({
+        SCOPEHIVE_L4T: expect.stringMatching(/^r35\.\d+$/),
+        SCOPEHIVE_SOC: 't194',
+      });
+    },
+  );
+
+  it.each(['genericx86-64-ext', 'generic-amd64'])('%s: the Node image, no L4T', (deviceType) => {
+    const { image, env } = finalStage(deviceType);
+    expect(image).toMatch(/^amd64\/node:\d+\.\d+\.\d+-bookworm-slim$/);
+    expect(env.SCOPEHIVE_L4T).toBeUndefined();
+  });
+
+  it('uses the same L4T releases and base images as the inference image', () => {
+    for (const deviceType of deviceTypes.filter((d) => d.startsWith('jetson-'))) {
+      const inference = stagesOf(
+        balenaRender(readRepoFile('services/inference/Dockerfile.template'), balenaVars(deviceType)),
+      );
+      const fromInference = resolveStage(inference, [...inference.keys()].at(-1)!);
+      const fromExporter = finalStage(deviceType);
+      expect(fromExporter.image, deviceType).toBe(fromInference.image);
+      expect(fromExporter.env.SCOPEHIVE_L4T, deviceType).toBe(fromInference.env.SCOPEHIVE_L4T);
+    }
   });
 });
