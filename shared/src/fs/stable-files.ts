@@ -1,7 +1,8 @@
 /**
- * One class over ~300 lines: complete files, links not taken and the folder's own comings and goings
- * share one state (the files seen, the chokidar watcher of the folder as it is now), and splitting
- * them would hand that state around.
+ * One class over ~300 lines: complete files (by structure or by stability, each version once), links
+ * not taken and the folder's own comings and goings share one state (the files seen and reported, the
+ * chokidar watcher of the folder as it is now), and splitting them would hand that state around. The
+ * format rules themselves live in `complete/`.
  */
 import { EventEmitter } from 'node:events';
 import type { Dirent, Stats } from 'node:fs';

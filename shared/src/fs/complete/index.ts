@@ -19,7 +19,7 @@ interface FormatRule {
 const dm: FormatRule = { tail: { bytes: 8, test: (t) => t.every((b) => b === 0) }, complete: dmComplete };
 
 /** The formats whose structure can prove a file complete; the others wait for the stability window. */
-export const COMPLETENESS_RULES: Readonly<Partial<Record<ImageFormatName, FormatRule>>> = {
+const COMPLETENESS_RULES: Readonly<Partial<Record<ImageFormatName, FormatRule>>> = {
   jpeg: { tail: { bytes: 2, test: (t) => t[0] === 0xff && t[1] === 0xd9 }, complete: jpegComplete },
   png: {
     tail: { bytes: 12, test: (t) => String.fromCharCode(...t.subarray(4, 8)) === 'IEND' },
@@ -99,8 +99,6 @@ export async function completeByStructure(
   }
 }
 
-export { type ByteSource, memorySource, StructureReader } from './source.ts';
-
 /**
  * Fewer blocks than bytes: parts of the file were never written. An NFS client's writes can reach the
  * server out of order, so the end of a file (its EOI, its IEND) may be there before its middle; the
@@ -111,4 +109,4 @@ function hasHoles(stats: Stats): boolean {
   return stats.blocks * 512 < stats.size;
 }
 
-export { dmComplete, jpegComplete, pngComplete, tiffComplete };
+export { type ByteSource, memorySource } from './source.ts';
