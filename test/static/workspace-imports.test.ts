@@ -74,9 +74,7 @@ describe.each(workspaces)('%s', (workspace) => {
     expect(undeclared).toEqual([]);
   });
 
-  // shared is left out for now: it declares yaml, which only the repository's tests and scripts
-  // import (through npm's hoisting); moving it to the root's devDependencies is the lead's change.
-  it.skipIf(workspace === 'shared')('imports every package it declares', () => {
+  it('imports every package it declares', () => {
     const unused = declared.filter((name) => !imported.has(name) && !usedWithoutImport.has(name));
     expect(unused).toEqual([]);
   });
