@@ -18,6 +18,7 @@ import {
   startControlFixture,
 } from '../../services/exporter/test/control/fixture.ts';
 import type { GrafanaUser, OrgRole } from './harness/grafana-proxy.ts';
+import { type Hive, startHive } from './harness/hive.ts';
 import { type Browser, CHROMIUM, launchChromium, npmRun, type Page, repoRoot } from './harness/plugin.ts';
 import { type HarnessServer, startHarness } from './harness/server.ts';
 
@@ -29,6 +30,7 @@ const shotsDir =
 let control: ControlFixture;
 let harness: HarnessServer;
 let browser: Browser;
+let hive: Hive;
 /** Every body and header the browser received, for the token check. */
 const seen: string[] = [];
 const reading: Array<Promise<void>> = [];
@@ -76,17 +78,22 @@ beforeAll(async () => {
   expect(build.status, build.output).toBe(0);
   await fs.mkdir(shotsDir, { recursive: true });
   control = await startControlFixture();
-  harness = await startHarness({
-    jsonData: { exporterUrl: control.exporter.base },
-    // As Grafana's provisioning reads them: $__file{/control/view.token}, trimmed.
-    secureJsonData: { viewToken: control.tokens.view, adminToken: control.tokens.admin },
-  });
+  hive = await startHive();
+  harness = await startHarness(
+    {
+      jsonData: { exporterUrl: control.exporter.base },
+      // As Grafana's provisioning reads them: $__file{/control/view.token}, trimmed.
+      secureJsonData: { viewToken: control.tokens.view, adminToken: control.tokens.admin },
+    },
+    { prometheusUrl: hive.prometheusUrl },
+  );
   browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
   await harness?.close();
+  await hive?.close();
   await control?.close();
 });
 
@@ -195,6 +202,14 @@ describe('scopehive-app pages in headless Chromium (real control API, fake super
     await settings.getByText('nats://********@nats:4222', { exact: true }).first().waitFor();
     await masked.first().scrollIntoViewIfNeeded();
     await shot(settings, 'settings');
+  });
+
+  it("Hive: the hive's live nodes, as the device's Prometheus has them", async () => {
+    const page = await open('Viewer', 'hive');
+    await page.getByText('scope-lab-8', { exact: true }).waitFor();
+    expect(await page.getByText('genericx86-64-ext', { exact: true }).count()).toBe(1);
+    expect(await page.getByText('tensorrt', { exact: true }).count()).toBe(1);
+    await shot(page, 'hive');
   });
 
   it('no token or secret reaches any page or any answer the browser saw, and no page error', async () => {

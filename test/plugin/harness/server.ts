@@ -1,8 +1,9 @@
 /**
  * A stand-in for Grafana's server as far as the plugin sees it: sessions with a login and a role (a
  * cookie, as Grafana's session), the app page with its boot data, the built plugin under
- * /public/plugins/, and the plugin route proxy in front of the real control API. Grafana's data
- * source proxy to Prometheus is not here: the Hive page stays hidden, as on a device in no hive.
+ * /public/plugins/, the plugin route proxy in front of the real control API and, when given a
+ * Prometheus, Grafana's data source proxy to it (uid `prometheus`, reads only); without one the Hive
+ * page stays hidden, as on a device in no hive.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -27,7 +28,10 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-export async function startHarness(settings: AppSettings): Promise<HarnessServer> {
+export async function startHarness(
+  settings: AppSettings,
+  options: { prometheusUrl?: string } = {},
+): Promise<HarnessServer> {
   const plugin = pluginJson();
   const host = await bundleHost();
   const sessions = new Map<string, GrafanaUser>();
@@ -61,6 +65,13 @@ export async function startHarness(settings: AppSettings): Promise<HarnessServer
         req,
         res,
       });
+    }
+    const prometheusPrefix = '/api/datasources/proxy/uid/prometheus/';
+    if (options.prometheusUrl && req.method === 'GET' && parsed.pathname.startsWith(prometheusPrefix)) {
+      const target = `${options.prometheusUrl}/${parsed.pathname.slice(prometheusPrefix.length)}${parsed.search}`;
+      const upstream = await fetch(target).catch(() => undefined);
+      if (!upstream) return send(502, 'application/json', JSON.stringify({ message: 'Bad Gateway' }));
+      return send(upstream.status, 'application/json', await upstream.text());
     }
     if (parsed.pathname.startsWith(`/a/${plugin.id}`)) return send(200, 'text/html', page(user));
     if (parsed.pathname === '/harness/host.js') return send(200, 'text/javascript', host);
