@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # The programs the tests run, as program:debian-package. A new tool is one more word on this line.
-tools="nats-server:nats-server prometheus:prometheus promtool:prometheus shellcheck:shellcheck imagej:imagej xvfb-run:xvfb xauth:xauth"
+tools="nats-server:nats-server prometheus:prometheus promtool:prometheus shellcheck:shellcheck imagej:imagej xvfb-run:xvfb xauth:xauth chromium:chromium"
 
 # Debian puts some servers in /usr/sbin, which is not on an ordinary user's PATH; the tests look there too.
 found() {
@@ -24,6 +24,14 @@ missing_packages() {
   done
   echo "${packages# }"
 }
+
+# The Grafana app plugin is its own npm project (its toolchain stays out of the root install): its
+# locked dependencies are installed on first use, and again when its lock file changes.
+plugin="$(dirname "$0")/../grafana/plugins/scopehive-app"
+if [ ! -f "$plugin/node_modules/.package-lock.json" ] || [ "$plugin/package-lock.json" -nt "$plugin/node_modules/.package-lock.json" ]; then
+  echo "scopehive: installing the Grafana app plugin's dependencies" >&2
+  (cd "$plugin" && npm ci --no-audit --no-fund >/dev/null)
+fi
 
 packages=$(missing_packages)
 [ -z "$packages" ] && exit 0
