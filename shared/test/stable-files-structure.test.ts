@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { completeByStructure } from '../src/fs/complete/index.ts';
 import { type CompleteBy, StableFiles } from '../src/fs/stable-files.ts';
 import { isImageFile } from '../src/images.ts';
 import { segment, sharedDir } from './complete/samples.ts';
@@ -167,6 +169,12 @@ describe('StableFiles: complete by structure', () => {
     expect(reported).toEqual([
       { file: 'out-of-order.jpg', size: photo.length, by: 'structure', sha256: sha256(photo) },
     ]);
+  });
+
+  it('never waits on a named pipe put where a file was: it is not proven, at once', async () => {
+    const pipe = path.join(root, 'pipe.jpg');
+    execFileSync('mkfifo', [pipe]);
+    expect(await completeByStructure(pipe)).toBeUndefined();
   });
 
   it('waits out the stability window as before when told not to look at structure', async () => {

@@ -80,7 +80,8 @@ export async function completeByStructure(
 ): Promise<ProvenComplete | undefined> {
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // Non-blocking: a named pipe put in place of the file must not hold a thread waiting for a writer.
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return undefined;
   }
