@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { process as balenaRender } from '@balena/compose/dist/dockerfile/index.js';
 import { describe, expect, it } from 'vitest';
-import { findRepoFiles, readRepoFile, readYaml, repoRoot, run } from './helpers.ts';
+import { findRepoFiles, instructions, readRepoFile, readYaml, repoRoot, run } from './helpers.ts';
 
 /** balenaOS architecture (BALENA_ARCH) of each device type this app supports. */
 const archOf = (deviceType: string): string => {
@@ -30,30 +30,6 @@ function renderTemplate(template: string, vars: Record<string, string>): string 
       });
     })
     .join('\n');
-}
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** Dockerfile instructions with continuation lines joined and comment lines dropped. */
-function instructions(dockerfile: string): Instruction[] {
-  const out: Instruction[] = [];
-  let pending = '';
-  for (const raw of dockerfile.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('#') || (pending === '' && line === '')) continue;
-    if (line.endsWith('\\')) {
-      pending += `${line.slice(0, -1)} `;
-      continue;
-    }
-    const full = pending + line;
-    pending = '';
-    const m = /^(\w+)\s+([\s\S]*)$/.exec(full);
-    if (m) out.push({ keyword: m[1].toUpperCase(), args: m[2].trim() });
-  }
-  return out;
 }
 
 /** An image reference: [registry[:port]/]path[:tag][@digest]. */
@@ -150,7 +126,7 @@ describe('Dockerfile templates', () => {
       const final = steps.slice(lastFrom);
       expect(final.some((s) => s.keyword === 'COPY' && s.args.startsWith('--from=build '))).toBe(true);
       expect(final.filter((s) => s.keyword === 'USER').map((s) => s.args)).toEqual(['node']);
-      expect(final.find((s) => s.keyword === 'CMD')?.args).toContain(`services/${name}/src/main.ts`);
+      expect(final.find((s) => s.keyword === 'CMD')?.args).toContain(`services/${name}/dist/main.js`);
     },
   );
 

@@ -81,3 +81,27 @@ export function balenaNormalize(compose: unknown): Composition {
 export function balenaImages(composition: Composition): ImageDescriptor[] {
   return parse(composition);
 }
+
+export interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+/** Dockerfile instructions with continuation lines joined and comment lines dropped. */
+export function instructions(dockerfile: string): Instruction[] {
+  const out: Instruction[] = [];
+  let pending = '';
+  for (const raw of dockerfile.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#') || (pending === '' && line === '')) continue;
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1)} `;
+      continue;
+    }
+    const full = pending + line;
+    pending = '';
+    const m = /^(\w+)\s+([\s\S]*)$/.exec(full);
+    if (m) out.push({ keyword: m[1].toUpperCase(), args: m[2].trim() });
+  }
+  return out;
+}
