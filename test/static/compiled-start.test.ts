@@ -34,7 +34,7 @@ describe('compiled JavaScript in production', () => {
       };
       const typescript = lock.packages['node_modules/typescript'].version;
       const runs = steps.filter((s) => s.keyword === 'RUN').map((s) => s.args);
-      expect(runs.some((r) => r.includes(`npm install --no-save --ignore-scripts`))).toBe(true);
+      expect(runs.some((r) => r.includes('npm install --no-save --ignore-scripts'))).toBe(true);
       expect(runs.some((r) => r.includes(`typescript@${typescript} `))).toBe(true);
       expect(runs).toContain(`node scripts/build.mjs shared services/${name}`);
       const copies = steps.filter((s) => s.keyword === 'COPY').map((s) => s.args);
@@ -53,8 +53,7 @@ describe('compiled JavaScript in production', () => {
   });
 
   it('npm start, the analyze script, the bin and every workspace start run the compiled code', () => {
-    const scripts = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> })
-      .scripts;
+    const scripts = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.prepare).toBe('node scripts/build.mjs');
     expect(scripts.start).toBe(`node ${CONDITION} scripts/run-built.mjs scripts/start.ts`);
     expect(scripts.analyze).toMatch(
