@@ -39,7 +39,12 @@ export { DataVolumeCheck } from './fs/data-volume.ts';
 export { exists, sha256, sha256File, writeFileAtomic } from './fs/files.ts';
 export { isNetworkFileSystem, shouldPoll } from './fs/mounts.ts';
 export { insideFolder, isOutsideFolder, OutsideFolderError } from './fs/safe-path.ts';
-export { isHiddenOrPartial, StableFiles, type StableFilesOptions } from './fs/stable-files.ts';
+export {
+  type CompleteBy,
+  isHiddenOrPartial,
+  StableFiles,
+  type StableFilesOptions,
+} from './fs/stable-files.ts';
 export { type ImageOrigin, ImageStore } from './hive/image-store.ts';
 export {
   MODEL_BUCKET,

@@ -20,6 +20,7 @@ import {
 import { dropAll, smallPhotos } from './helpers/images.ts';
 import {
   type FaultFolders,
+  logLines,
   makeFaultFolders,
   PipelineProcess,
   type RunningProcess,
@@ -143,4 +144,63 @@ describe('half-written and replaced files', () => {
     await waitFor(async () => (await nats!.jobsOutstanding()) === 0, 60_000, 'every job to be settled');
     expect(await rowsWhenSettled(f, [image], MODELS)).toEqual([]);
   }, 60_000);
+
+  it('neither analyses nor sets aside a file inference reads half-way through being rewritten, and analyses its next version', async () => {
+    const f = await makeFaultFolders();
+    folders = f;
+    await addModel(f.modelsDir, MODEL);
+    const outside = await outsideSnapshot(f);
+    nats = await NatsProcess.create();
+    await nats.start();
+    const ingest = await ServiceProcess.start('ingest', {
+      dataDir: f.dataDir,
+      natsUrl: nats.url,
+      node: 'fault-ingest',
+    });
+    processes.push(ingest);
+    await waitReady(ingest);
+    const [first, final] = [...(await smallPhotos('rewritten', 2, 'scan')).values()];
+    const image = 'rewritten/scan.jpg';
+    await dropAll(f.inboxDir, new Map([[image, first]]));
+    await waitFor(async () => (await nats!.lastJobSeq()) >= 1, 60_000, 'the job of the first content');
+    // The writer starts rewriting the file; no watcher sees it (ingest is stopped), so the only job is
+    // the first content's, and inference reads the half-written bytes for it.
+    await ingest.process.stop();
+    processes = processes.filter((p) => p !== ingest);
+    await fs.writeFile(path.join(f.inboxDir, ...image.split('/')), final.subarray(0, final.length >> 1));
+    const inference = await ServiceProcess.start('inference', {
+      dataDir: f.dataDir,
+      natsUrl: nats.url,
+      node: 'fault-inference',
+    });
+    processes.push(inference);
+    await waitReady(inference);
+    // Settled when inference says what it did with the image (analysed, set aside or skipped).
+    await waitFor(
+      async () => logLines(inference.process).some((l) => l.image === image),
+      60_000,
+      'inference to settle the first job',
+    );
+    console.log(
+      'DBG',
+      await fs.readdir(f.resultsDir, { recursive: true }),
+      await fs.readdir(f.rejectedDir),
+      (await fs.stat(path.join(f.inboxDir, 'rewritten/scan.jpg'))).size,
+      final.length,
+    );
+    // Neither analysed half nor set aside.
+    expect(await fs.readdir(f.rejectedDir)).toEqual([]);
+    const { json } = resultFiles(f.resultsDir, image, MODEL);
+    await expect(fs.access(json)).rejects.toThrow();
+    // The writer finishes; the watcher queues the final content.
+    await fs.writeFile(path.join(f.inboxDir, ...image.split('/')), final);
+    const again = await ServiceProcess.start('ingest', {
+      dataDir: f.dataDir,
+      natsUrl: nats.url,
+      node: 'fault-ingest',
+    });
+    processes.push(again);
+    await waitReady(again);
+    await expectOneCurrentResult(f, outside, image, final);
+  }, 90_000);
 });

@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   FileChangedError,
@@ -191,6 +192,12 @@ export class Ingest {
         // A stand-in hash for this version of the file: inference then reads it and records why it cannot.
         known.sha256 = sha256(`unreadable ${file} ${known.size} ${known.mtimeMs}`);
       }
+      // Changed while it was hashed (a writer rewriting it): the hash may mix two versions. The
+      // watcher reports the new version, which is queued then.
+      if (!(await this.#unchanged(file, known))) {
+        known.sha256 = undefined;
+        return;
+      }
     }
     let stored = false;
     for (const model of models) {
@@ -210,6 +217,12 @@ export class Ingest {
         }),
       );
     }
+  }
+
+  /** Whether `file` still has the size and modification time it was taken with. */
+  async #unchanged(file: string, known: { size: number; mtimeMs: number }): Promise<boolean> {
+    const now = await fs.lstat(file).catch(() => undefined);
+    return now !== undefined && now.size === known.size && now.mtimeMs === known.mtimeMs;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { type JobDelivery, sha256 } from '@scopehive/shared';
+import { type JobDelivery, type Logger, sha256 } from '@scopehive/shared';
 import { letterboxTensor } from '../core/letterbox-tensor.ts';
 import type { EdgeFeatures } from '../core/quantify.ts';
 import { type AnalysisImage, readAnalysisImage } from '../image/read-analysis-image.ts';
@@ -21,6 +21,7 @@ export interface PrepareOptions {
   stretch: IntensityStretch;
   /** The service's tiling settings; a model sidecar may override them. */
   tiling: TilingSettings;
+  logger?: Logger;
 }
 
 /** A job ready for the model: its image decoded, its plan made, and a single pass already letterboxed. */
@@ -60,8 +61,16 @@ export class Preparer {
     const bytes = await source.read(job);
     const imageSha256 = sha256(bytes);
     const read = performance.now() - t;
-    // The file changed since the job was made, into content that already has its result.
-    if (imageSha256 !== job.image.sha256 && (await sink.isDone(job, imageSha256))) return 'done';
+    // The file changed since the job was made (replaced, or being rewritten right now): a job names one
+    // version of a file, and the watcher queues every later version as its own job. These bytes may be
+    // a half-written copy, so they are neither analysed nor set aside here.
+    if (imageSha256 !== job.image.sha256) {
+      this.#opts.logger?.info(
+        { image: job.image.path, model: job.model.name },
+        `${job.image.path} changed since it was queued: its current version is analysed by its own job`,
+      );
+      return 'done';
+    }
     t = performance.now();
     const image = await this.#decode(imageSha256, bytes, job.image.path.split('/').pop()!);
     const decode = performance.now() - t;

@@ -90,7 +90,7 @@ export class InferenceWorker {
 
   constructor(options: WorkerOptions) {
     this.#opts = options;
-    this.#prepare = new Preparer(options);
+    this.#prepare = new Preparer({ ...options, logger: options.telemetry.logger });
     this.#held = new HeldJobs({
       logger: options.telemetry.logger,
       folders: options.folders,
