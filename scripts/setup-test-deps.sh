@@ -25,14 +25,6 @@ missing_packages() {
   echo "${packages# }"
 }
 
-# The Grafana app plugin is its own npm project (its toolchain stays out of the root install): its
-# locked dependencies are installed on first use, and again when its lock file changes.
-plugin="$(dirname "$0")/../grafana/plugins/scopehive-app"
-if [ ! -f "$plugin/node_modules/.package-lock.json" ] || [ "$plugin/package-lock.json" -nt "$plugin/node_modules/.package-lock.json" ]; then
-  echo "scopehive: installing the Grafana app plugin's dependencies" >&2
-  (cd "$plugin" && npm ci --no-audit --no-fund >/dev/null)
-fi
-
 packages=$(missing_packages)
 [ -z "$packages" ] && exit 0
 

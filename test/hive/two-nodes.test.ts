@@ -239,5 +239,5 @@ describe('two hive nodes', () => {
     expect(masked.length).toBeGreaterThanOrEqual(2);
     expect([...labels].sort((x, y) => x - y)).toEqual(masked);
     expect(await files(path.join(b.dir, 'results'))).toEqual([]);
-  });
+  }, 180_000);
 });
