@@ -88,6 +88,8 @@ export async function startService<const N extends SectionName>(
 
   const closers: Array<() => unknown> = [];
   const checks: Array<() => Readiness> = [];
+  // Not ready until every part has registered its checks: before that, no check could say no.
+  let composed = false;
   const degradations: Array<() => Readiness> = [];
   const router = express.Router();
   const shutdown = new AbortController();
@@ -159,6 +161,7 @@ export async function startService<const N extends SectionName>(
         },
         readiness: () => {
           if (volume && !volume.state.ready) return volume.state;
+          if (!composed) return { ready: false, reason: 'starting' };
           const results = checks.map((check) => check());
           const notReady = results.find((r) => !r.ready);
           if (notReady) return notReady;
@@ -185,6 +188,7 @@ export async function startService<const N extends SectionName>(
       await sleep(5000);
     }
     await spec.compose(context);
+    composed = true;
     return { config, logger, metrics, port, close };
   } catch (err) {
     await close();

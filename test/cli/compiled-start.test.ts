@@ -126,6 +126,9 @@ describe('the compiled CLI and npm start', () => {
         expect.stringMatching(/node --conditions=scopehive-dist scripts\/run-built\.mjs scripts\/start\.ts$/),
       ]);
       expect(commands.join('\n')).not.toMatch(/tsx/);
+      // Ready means the model is in (/readyz once said ready before the parts had registered checks).
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      expect(metrics).toContain('scopehive_model_info{');
 
       await fs.copyFile(photo, path.join(data, 'inbox/bus.jpg'));
       const result = path.join(data, 'results/bus.jpg.yolov8n-fp32.json');
