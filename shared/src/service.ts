@@ -161,10 +161,11 @@ export async function startService<const N extends SectionName>(
         },
         readiness: () => {
           if (volume && !volume.state.ready) return volume.state;
-          if (!composed) return { ready: false, reason: 'starting' };
           const results = checks.map((check) => check());
           const notReady = results.find((r) => !r.ready);
           if (notReady) return notReady;
+          // The checks registered so far say yes, but not every part has registered its own yet.
+          if (!composed) return { ready: false, reason: 'starting' };
           // Ready, with what still needs an operator's eye (a broken sidecar beside a running model).
           const notes = results.flatMap((r) => (r.reason ? [r.reason] : []));
           return notes.length > 0 ? { ready: true, reason: notes.join('; ') } : { ready: true };

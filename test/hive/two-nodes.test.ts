@@ -172,7 +172,7 @@ describe('two hive nodes', () => {
     const client = nc as NatsConnection;
     const images = await ImageStore.open(client, { replicas: 1 });
     await waitFor('the image object to be removed', () =>
-      images.read(doc.image.sha256, 'microscope-a').then(
+      images.read(doc.image.sha256, { node: 'microscope-a', path: 'bus.jpg' }).then(
         () => false,
         (err) => isObjectMissing(err),
       ),

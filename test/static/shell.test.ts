@@ -204,6 +204,6 @@ describe('scripts/setup-test-deps.sh', () => {
 
   it('is what `npm test` runs first, and what .ci/run relies on', () => {
     const pkg = JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.pretest).toBe('bash scripts/setup-test-deps.sh');
+    expect(pkg.scripts.pretest).toBe('bash scripts/setup-test-deps.sh && bash scripts/setup-plugin-deps.sh');
   });
 });

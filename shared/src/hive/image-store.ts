@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectInfo } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -9,9 +10,13 @@ import { nodeToken } from './token.ts';
 
 export const IMAGE_BUCKET = 'scopehive-images';
 
-/** Where an origin's images are kept in the bucket (`origin/<node token>/sha256/<hash>`). */
-function originScope(node: string): string {
-  return `origin/${nodeToken(node)}`;
+/**
+ * Where one file of an origin is kept in the bucket (`origin/<node token>/<path hash>/sha256/<hash>`).
+ * Per file, not per content: two files with the same bytes (a copy under another name) each keep
+ * their own object, so the first one finished never takes the bytes from under the other's jobs.
+ */
+function originScope({ node, path }: ImageOrigin): string {
+  return `origin/${nodeToken(node)}/${createHash('sha256').update(path).digest('hex').slice(0, 32)}`;
 }
 
 export interface ImageStoreOptions {
@@ -31,8 +36,8 @@ export interface ImageOrigin {
 /**
  * The hive's image bytes: ingest stores an image here, by origin and SHA-256, before publishing its
  * jobs; a worker on another node fetches it from here; the origin removes it once every model's
- * result is written. Each origin has its own copy of the same bytes, so one microscope finishing
- * never takes an image from under another's jobs. Large micrographs stream through in chunks, never
+ * result is written. Each origin's file has its own copy of its bytes, so one microscope (or one
+ * copy of a file) finishing never takes an image from under another's jobs. Large micrographs stream through in chunks, never
  * whole in memory, and every transfer checks the SHA-256.
  */
 export class ImageStore {
@@ -63,7 +68,7 @@ export class ImageStore {
       file,
       sha256,
       { metadata: origin ? { node: origin.node, path: origin.path } : undefined },
-      origin && originScope(origin.node),
+      origin && originScope(origin),
     );
   }
 
@@ -71,17 +76,17 @@ export class ImageStore {
    * Writes the image to `destination` (whole and checked, or not at all). Throws
    * ObjectMissingError when it is not stored, ObjectCorruptError when the bytes are wrong.
    */
-  get(sha256: string, destination: string, origin?: string): Promise<void> {
+  get(sha256: string, destination: string, origin?: ImageOrigin): Promise<void> {
     return downloadToFile(this.bucket, sha256, destination, { scope: origin && originScope(origin) });
   }
 
   /** The image in memory, in a single buffer (for decoding); same errors as `get`. */
-  read(sha256: string, origin?: string): Promise<Buffer> {
+  read(sha256: string, origin?: ImageOrigin): Promise<Buffer> {
     return downloadToBuffer(this.bucket, sha256, origin && originScope(origin));
   }
 
   /** Removes the image; removing one that is not there (or a bucket the server lost) is not an error. */
-  async remove(sha256: string, origin?: string): Promise<void> {
+  async remove(sha256: string, origin?: ImageOrigin): Promise<void> {
     try {
       await this.bucket.store.delete(objectName(sha256, origin && originScope(origin)));
     } catch (err) {

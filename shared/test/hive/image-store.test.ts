@@ -72,6 +72,7 @@ describe('ImageStore on a real nats-server', () => {
   it('carries a 200 MB image through put and get intact without holding it in memory', async () => {
     const { file, sha } = await generatedFile('large.tif', 200 * MB);
     const out = path.join(dir, 'large-copy.tif');
+    const fileScope = `origin/scope-1/${createHash('sha256').update('run 3/large.tif').digest('hex').slice(0, 32)}`;
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => {
@@ -79,9 +80,10 @@ describe('ImageStore on a real nats-server', () => {
     }, 5);
     try {
       const info = await images.put(file, sha, { origin: { node: 'scope-1', path: 'run 3/large.tif' } });
-      // Kept under its origin: another microscope's copy of the same bytes is its own object.
-      expect(info).toMatchObject({ name: `origin/scope-1/sha256/${sha}`, size: 200 * MB });
-      await images.get(sha, out, 'scope-1');
+      // Kept under its origin and file: another microscope's (or another file's) copy of the same
+      // bytes is its own object.
+      expect(info).toMatchObject({ name: `${fileScope}/sha256/${sha}`, size: 200 * MB });
+      await images.get(sha, out, { node: 'scope-1', path: 'run 3/large.tif' });
     } finally {
       clearInterval(sampler);
     }
@@ -91,9 +93,9 @@ describe('ImageStore on a real nats-server', () => {
     expect(await leftovers(dir)).toEqual([]);
     // A memory bound, not a timing: the library's own get kept the whole object (~260 MB).
     expect((peak - before) / MB, `RSS grew by ${((peak - before) / MB).toFixed(0)} MB`).toBeLessThan(100);
-    const stored = await (await new Objm(nc).open(IMAGE_BUCKET)).info(`origin/scope-1/sha256/${sha}`);
+    const stored = await (await new Objm(nc).open(IMAGE_BUCKET)).info(`${fileScope}/sha256/${sha}`);
     expect(stored?.metadata).toEqual({ node: 'scope-1', path: 'run 3/large.tif' });
-    await images.remove(sha, 'scope-1');
+    await images.remove(sha, { node: 'scope-1', path: 'run 3/large.tif' });
     await fs.rm(file);
     await fs.rm(out);
   });
@@ -105,10 +107,25 @@ describe('ImageStore on a real nats-server', () => {
     await fs.writeFile(file, bytes);
     await images.put(file, sha, { origin: { node: 'scope-a', path: 'x.tif' } });
     await images.put(file, sha, { origin: { node: 'scope-b', path: 'y.tif' } });
-    await images.remove(sha, 'scope-a');
-    await expect(images.read(sha, 'scope-a')).rejects.toBeInstanceOf(ObjectMissingError);
-    expect((await images.read(sha, 'scope-b')).equals(bytes)).toBe(true);
-    await images.remove(sha, 'scope-b');
+    await images.remove(sha, { node: 'scope-a', path: 'x.tif' });
+    await expect(images.read(sha, { node: 'scope-a', path: 'x.tif' })).rejects.toBeInstanceOf(
+      ObjectMissingError,
+    );
+    expect((await images.read(sha, { node: 'scope-b', path: 'y.tif' })).equals(bytes)).toBe(true);
+    await images.remove(sha, { node: 'scope-b', path: 'y.tif' });
+    await fs.rm(file);
+  });
+
+  it('keeps each file its own copy: a copy of an image under another name outlives the original', async () => {
+    const bytes = Buffer.from('one micrograph saved twice on one microscope');
+    const sha = sha256(bytes);
+    const file = path.join(dir, 'copied.tif');
+    await fs.writeFile(file, bytes);
+    await images.put(file, sha, { origin: { node: 'scope-c', path: 'run 1/a.tif' } });
+    await images.put(file, sha, { origin: { node: 'scope-c', path: 'run 1/a copy.tif' } });
+    await images.remove(sha, { node: 'scope-c', path: 'run 1/a.tif' });
+    expect((await images.read(sha, { node: 'scope-c', path: 'run 1/a copy.tif' })).equals(bytes)).toBe(true);
+    await images.remove(sha, { node: 'scope-c', path: 'run 1/a copy.tif' });
     await fs.rm(file);
   });
 

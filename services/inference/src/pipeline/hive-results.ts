@@ -41,7 +41,7 @@ export function imageRelease(options: {
     const done = await Promise.all(all.map((model) => share.isDone({ ...job, model }, job.image.sha256)));
     if (all.length === 0 || !done.every(Boolean)) return;
     try {
-      await images.remove(job.image.sha256, job.origin);
+      await images.remove(job.image.sha256, { node: job.origin, path: job.image.path });
     } catch (err) {
       // Tidying only: the result is written, and must not be failed (and written again) for this.
       logger.warn(
@@ -112,7 +112,7 @@ export function startHiveResultsWriter(options: HiveResultsWriterOptions): Resul
       : 'failed';
     await share.reject(job, new ImageRejection(known, `${message} (found by node ${by})`));
     await images
-      .remove(job.image.sha256, job.origin)
+      .remove(job.image.sha256, { node: job.origin, path: job.image.path })
       .catch((err: unknown) =>
         logger.warn(
           { ...where, err: String(err) },

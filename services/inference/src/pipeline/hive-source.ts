@@ -26,7 +26,7 @@ export class HiveSource implements ImageSource {
     const { share, images } = this.opts;
     if (share && this.#own(job)) return share.read(job);
     try {
-      const fetch = () => images.read(job.image.sha256, job.origin);
+      const fetch = () => images.read(job.image.sha256, { node: job.origin, path: job.image.path });
       return await (this.opts.transfers?.timed('image', fetch) ?? fetch());
     } catch (err) {
       // Removed once its results were written, or never stored: there is nothing left to analyse.

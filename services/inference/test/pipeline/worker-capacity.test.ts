@@ -28,11 +28,12 @@ class GatedSource implements ImageSource {
   readonly #open = new Promise<void>((resolve) => {
     this.#gate = resolve;
   });
-  constructor(private readonly bytes: Buffer) {}
-  async read(): Promise<Buffer> {
+  /** `bytes(job)`: the content the job was made for. */
+  constructor(private readonly bytes: (job: Job) => Buffer) {}
+  async read(job: Job): Promise<Buffer> {
     this.started += 1;
     await this.#open;
-    return this.bytes;
+    return this.bytes(job);
   }
   folderSettings(): Promise<FolderSettings> {
     return Promise.resolve({});
@@ -102,13 +103,17 @@ describe('worker capacity (hive scheduling)', () => {
     await model?.dispose();
   });
 
+  /** Image i: bus.jpg with one byte of its own after the end (a distinct file that decodes the same). */
+  const imageNumber = (i: number) => Buffer.concat([image, Buffer.from([i])]);
+  const contentOf = (job: Job) => imageNumber(Number(/img-(\d+)\.jpg/.exec(job.image.path)?.[1]));
+
   function jobFor(i: number, modelName = model.name): Job {
     return makeJob({
       origin: 'microscope-1',
       image: {
         path: `img-${i}.jpg`,
-        bytes: image.length,
-        sha256: sha256(Buffer.concat([image, Buffer.from([i])])),
+        bytes: image.length + 1,
+        sha256: sha256(imageNumber(i)),
       },
       model: { name: modelName, sha256: model.sha256 },
     });
@@ -119,7 +124,7 @@ describe('worker capacity (hive scheduling)', () => {
     for (let i = 0; i < jobs; i++) await queue.publish(jobFor(i));
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    const source = new GatedSource(image);
+    const source = new GatedSource(contentOf);
     const sink = new CountingSink();
     const worker: InferenceWorker = createAnalysisWorker({
       config: {
