@@ -74,6 +74,29 @@ async function expectOneCurrentResult(
   for (const p of processes) await waitHealthy(p.url);
 }
 
+/** NATS and a model on fresh folders: what the replaced-file tests start from. */
+async function setUp(): Promise<{ f: FaultFolders; outside: Map<string, string>; nats: NatsProcess }> {
+  const f = await makeFaultFolders();
+  folders = f;
+  await addModel(f.modelsDir, MODEL);
+  const outside = await outsideSnapshot(f);
+  nats = await NatsProcess.create();
+  await nats.start();
+  return { f, outside, nats };
+}
+
+/** Starts one of the device's services on `f` and waits until it is ready. */
+async function startService(kind: 'ingest' | 'inference', f: FaultFolders): Promise<ServiceProcess> {
+  const service = await ServiceProcess.start(kind, {
+    dataDir: f.dataDir,
+    natsUrl: nats!.url,
+    node: `fault-${kind}`,
+  });
+  processes.push(service);
+  await waitReady(service);
+  return service;
+}
+
 describe('half-written and replaced files', () => {
   it('analyses a file written in two parts with a pause once, complete', async () => {
     folders = await makeFaultFolders();
@@ -111,21 +134,10 @@ describe('half-written and replaced files', () => {
   }, 60_000);
 
   it('analyses a file replaced after ingest hashed it and before inference read it as its final content', async () => {
-    const f = await makeFaultFolders();
-    folders = f;
-    await addModel(f.modelsDir, MODEL);
-    const outside = await outsideSnapshot(f);
-    nats = await NatsProcess.create();
-    await nats.start();
+    const { f, outside, nats } = await setUp();
     // Inference starts only after the replacement: ingest hashes and queues the first content, the
     // file is replaced, and only then is there anyone to read it.
-    const ingest = await ServiceProcess.start('ingest', {
-      dataDir: f.dataDir,
-      natsUrl: nats.url,
-      node: 'fault-ingest',
-    });
-    processes.push(ingest);
-    await waitReady(ingest);
+    await startService('ingest', f);
     const photos = [...(await smallPhotos('replaced', 2, 'scan')).values()];
     const image = 'replaced/scan.jpg';
     const [first, final] = photos;
@@ -133,32 +145,15 @@ describe('half-written and replaced files', () => {
     await waitFor(async () => (await nats!.lastJobSeq()) >= 1, 60_000, 'the job of the first content');
     await dropAll(f.inboxDir, new Map([[image, final]]));
 
-    const inference = await ServiceProcess.start('inference', {
-      dataDir: f.dataDir,
-      natsUrl: nats.url,
-      node: 'fault-inference',
-    });
-    processes.push(inference);
-    await waitReady(inference);
+    await startService('inference', f);
     await expectOneCurrentResult(f, outside, image, final);
     await waitFor(async () => (await nats!.jobsOutstanding()) === 0, 60_000, 'every job to be settled');
     expect(await rowsWhenSettled(f, [image], MODELS)).toEqual([]);
   }, 60_000);
 
   it('neither analyses nor sets aside a file inference reads half-way through being rewritten, and analyses its next version', async () => {
-    const f = await makeFaultFolders();
-    folders = f;
-    await addModel(f.modelsDir, MODEL);
-    const outside = await outsideSnapshot(f);
-    nats = await NatsProcess.create();
-    await nats.start();
-    const ingest = await ServiceProcess.start('ingest', {
-      dataDir: f.dataDir,
-      natsUrl: nats.url,
-      node: 'fault-ingest',
-    });
-    processes.push(ingest);
-    await waitReady(ingest);
+    const { f, outside, nats } = await setUp();
+    const ingest = await startService('ingest', f);
     const [first, final] = [...(await smallPhotos('rewritten', 2, 'scan')).values()];
     const image = 'rewritten/scan.jpg';
     await dropAll(f.inboxDir, new Map([[image, first]]));
@@ -168,25 +163,12 @@ describe('half-written and replaced files', () => {
     await ingest.process.stop();
     processes = processes.filter((p) => p !== ingest);
     await fs.writeFile(path.join(f.inboxDir, ...image.split('/')), final.subarray(0, final.length >> 1));
-    const inference = await ServiceProcess.start('inference', {
-      dataDir: f.dataDir,
-      natsUrl: nats.url,
-      node: 'fault-inference',
-    });
-    processes.push(inference);
-    await waitReady(inference);
+    const inference = await startService('inference', f);
     // Settled when inference says what it did with the image (analysed, set aside or skipped).
     await waitFor(
       async () => logLines(inference.process).some((l) => l.image === image),
       60_000,
       'inference to settle the first job',
-    );
-    console.log(
-      'DBG',
-      await fs.readdir(f.resultsDir, { recursive: true }),
-      await fs.readdir(f.rejectedDir),
-      (await fs.stat(path.join(f.inboxDir, 'rewritten/scan.jpg'))).size,
-      final.length,
     );
     // Neither analysed half nor set aside.
     expect(await fs.readdir(f.rejectedDir)).toEqual([]);
@@ -194,13 +176,7 @@ describe('half-written and replaced files', () => {
     await expect(fs.access(json)).rejects.toThrow();
     // The writer finishes; the watcher queues the final content.
     await fs.writeFile(path.join(f.inboxDir, ...image.split('/')), final);
-    const again = await ServiceProcess.start('ingest', {
-      dataDir: f.dataDir,
-      natsUrl: nats.url,
-      node: 'fault-ingest',
-    });
-    processes.push(again);
-    await waitReady(again);
+    await startService('ingest', f);
     await expectOneCurrentResult(f, outside, image, final);
   }, 90_000);
 });
