@@ -45,28 +45,6 @@ export {
   StableFiles,
   type StableFilesOptions,
 } from './fs/stable-files.ts';
-export { type ImageOrigin, ImageStore } from './hive/image-store.ts';
-export {
-  MODEL_BUCKET,
-  ModelStore,
-  type ModelStoreOptions,
-  type ServedModel,
-  type ServedSidecar,
-} from './hive/model-store.ts';
-export type { NodeEntry, NodeModel, NodeRole, NodeStatus } from './hive/node-entry.ts';
-export { listNodes, NodeHeartbeat, type NodeRegistry, openNodeRegistry, watchNodes } from './hive/nodes.ts';
-export { FileChangedError, isObjectMissing } from './hive/object-errors.ts';
-export { type HiveReplicas, hiveReplicas } from './hive/replicas.ts';
-export type { HiveRejection, HiveResult } from './hive/result-message.ts';
-export {
-  consumeResults,
-  ensureResultsStream,
-  publishRejection,
-  publishResult,
-  RESULTS_STREAM,
-  type ResultsConsumer,
-  resultsSubject,
-} from './hive/results.ts';
 export { type Readiness, startHttpServer } from './http/server.ts';
 export {
   formatForExtension,

@@ -5,7 +5,7 @@
  * /healthz and /readyz, the job queue (chosen in one place) and shutdown are done here, once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import express, { type Express } from 'express';
+import type { Express, Router } from 'express';
 import { Registry } from 'prom-client';
 import { StartupError } from './config/errors.ts';
 import { exitOnStartupError } from './config/exit.ts';
@@ -38,7 +38,7 @@ export interface ServiceContext<N extends SectionName> {
    * held job back to the queue, spending a delivery attempt each time.
    */
   degraded(check: () => Readiness): void;
-  /** Adds routes to the service's HTTP server. */
+  /** Adds routes to the service's HTTP server; ignored by a service that serves none (`http: false`). */
   routes(add: (app: Express) => void): void;
   /** Runs on stop, in reverse order of registration. */
   onClose(close: () => unknown): void;
@@ -91,7 +91,8 @@ export async function startService<const N extends SectionName>(
   // Not ready until every part has registered its checks: before that, no check could say no.
   let composed = false;
   const degradations: Array<() => Readiness> = [];
-  const router = express.Router();
+  // Made with the HTTP server (express loads only then); without one, routes have nowhere to go.
+  let router: Router | undefined;
   const shutdown = new AbortController();
   let queue: Promise<OpenedQueue> | undefined;
   const context: ServiceContext<N> = {
@@ -130,7 +131,9 @@ export async function startService<const N extends SectionName>(
     },
     ready: (check) => checks.push(check),
     degraded: (check) => degradations.push(check),
-    routes: (add) => add(router as unknown as Express),
+    routes: (add) => {
+      if (router) add(router as unknown as Express);
+    },
     onClose: (close) => closers.push(close),
   };
   const close = async () => {
@@ -150,6 +153,9 @@ export async function startService<const N extends SectionName>(
     if (spec.http !== false) {
       const http = (config as Partial<Config<'http'>>).http;
       if (!http) throw new Error(`${spec.name}: the http section was not asked for`);
+      const { default: express } = await import('express');
+      const served = express.Router();
+      router = served;
       const started = await startHttpServer({
         host: http.host,
         port: http.port,
@@ -170,7 +176,7 @@ export async function startService<const N extends SectionName>(
           const notes = results.flatMap((r) => (r.reason ? [r.reason] : []));
           return notes.length > 0 ? { ready: true, reason: notes.join('; ') } : { ready: true };
         },
-        routes: (app) => app.use(router),
+        routes: (app) => app.use(served),
       });
       port = started.port;
       closers.push(

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { listNodes, type NodeEntry, type NodeRegistry, openNodeRegistry } from '@scopehive/shared';
+import { listNodes, type NodeEntry, type NodeRegistry, openNodeRegistry } from '@scopehive/shared/hive';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

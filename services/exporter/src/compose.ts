@@ -1,4 +1,5 @@
-import { hiveReplicas, type ServiceContext } from '@scopehive/shared';
+import type { ServiceContext } from '@scopehive/shared';
+import { hiveReplicas } from '@scopehive/shared/hive';
 import { mountControlApi } from './control/mount.ts';
 import { startDeviceMetrics } from './device-metrics.ts';
 import { startHiveView } from './hive-view.ts';

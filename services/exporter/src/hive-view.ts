@@ -1,10 +1,5 @@
-import {
-  type JetStreamClient,
-  type Logger,
-  type NodeEntry,
-  openNodeRegistry,
-  watchNodes,
-} from '@scopehive/shared';
+import type { JetStreamClient, Logger } from '@scopehive/shared';
+import { type NodeEntry, openNodeRegistry, watchNodes } from '@scopehive/shared/hive';
 import { Gauge, type Registry } from 'prom-client';
 
 export interface HiveViewOptions {

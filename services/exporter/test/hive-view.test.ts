@@ -1,6 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { NodeHeartbeat, type NodeStatus } from '@scopehive/shared';
+import { NodeHeartbeat, type NodeStatus } from '@scopehive/shared/hive';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -3,16 +3,8 @@
  * streams (with the cluster's replica count), the models that travel (published by nodes with a
  * models folder, fetched by workers), the origin's results writer, and the node's heartbeat.
  */
-import {
-  ensureResultsStream,
-  type HiveRole,
-  hiveReplicas,
-  ImageStore,
-  type JetStreamClient,
-  type ModelRef,
-  ModelStore,
-  type ServiceContext,
-} from '@scopehive/shared';
+import type { HiveRole, JetStreamClient, ModelRef, ServiceContext } from '@scopehive/shared';
+import { ensureResultsStream, hiveReplicas, ImageStore, ModelStore } from '@scopehive/shared/hive';
 import { HiveModelFetcher } from './model/hive-model-fetcher.ts';
 import { HiveModelPublisher, type ModelFileSource } from './model/hive-model-publisher.ts';
 import type { LoadedModel } from './model/model.ts';

@@ -1,28 +1,22 @@
 /**
  * How the inference parts are put together from settings, in one place for every front door: the
- * inference container, `npm start`, the CLI and the benchmark.
+ * inference container, `npm start` and the benchmark; the parts the CLI also uses (model options,
+ * loading one model file, the worker) are in compose-analysis.ts.
  */
-import fs from 'node:fs/promises';
 import {
-  type AnalysisConfig,
   type Config,
-  type JobQueue,
   type Logger,
-  modelNameFromFile,
   type ResultLedger,
-  type RuntimeConfig,
   type ServiceContext,
-  sha256,
   shouldPoll,
 } from '@scopehive/shared';
+import { createAnalysisWorker, modelSettings } from './compose-analysis.ts';
 import { fillModelCache, heartbeat, openHive, serveModels, writeReturningResults } from './compose-hive.ts';
 import type { ModelFileSource } from './model/hive-model-publisher.ts';
-import { type LoadModelOptions, loadModel } from './model/loader.ts';
-import type { LoadedModel, ModelSet } from './model/model.ts';
-import { engineCacheRoot, gpuStackFromEnv, parseGpuDevices } from './model/providers.ts';
+import type { ModelSet } from './model/model.ts';
+import { engineCacheRoot, gpuStackFromEnv } from './model/providers.ts';
 import { ModelRegistry } from './model/registry.ts';
-import { configureGpuSessions, nvidiaDevicePresent, resolveProviders } from './model/session.ts';
-import { readSidecar } from './model/sidecar.ts';
+import { configureGpuSessions } from './model/session.ts';
 import { imageRelease } from './pipeline/hive-results.ts';
 import { HiveSink } from './pipeline/hive-sink.ts';
 import { HiveSource } from './pipeline/hive-source.ts';
@@ -30,45 +24,8 @@ import { jobsRouter } from './pipeline/jobs-api.ts';
 import { sweepLeftovers } from './pipeline/leftovers.ts';
 import { LocalShare } from './pipeline/local-share.ts';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/metrics.ts';
-import type { ImageSource, ResultSink } from './pipeline/stages.ts';
-import { PipelineTelemetry } from './pipeline/telemetry.ts';
 import { resolveUpdateLockPath, UpdateLock, withUpdateLock } from './pipeline/update-lock.ts';
-import { InferenceWorker, type WorkerOptions } from './pipeline/worker.ts';
-
-/** The model options that come from settings: providers, threads, sessions and default thresholds. */
-export function modelSettings(
-  analysis: AnalysisConfig,
-  runtime: RuntimeConfig,
-): Pick<LoadModelOptions, 'providers' | 'threads' | 'sessions' | 'gpuDevices' | 'defaults'> {
-  return {
-    providers: resolveProviders(runtime.providers, nvidiaDevicePresent()),
-    gpuDevices: parseGpuDevices(runtime.gpuDevices),
-    threads: runtime.threads,
-    sessions: runtime.sessions,
-    defaults: { confidence: analysis.confidence, iou: analysis.iou, maxDetections: analysis.maxDetections },
-  };
-}
-
-type ModelSettings = ReturnType<typeof modelSettings>;
-
-/** One model file, with its sidecar, loaded as the registry would load it (the CLI's `--model`). */
-export async function loadModelFile(
-  file: string,
-  settings: ModelSettings,
-  logger: Logger,
-): Promise<LoadedModel> {
-  const bytes = await fs.readFile(file);
-  const found = await readSidecar(file);
-  return loadModel({
-    name: modelNameFromFile(file),
-    file,
-    bytes,
-    sha256: sha256(bytes),
-    sidecar: found?.sidecar,
-    ...settings,
-    logger,
-  });
-}
+import type { InferenceWorker } from './pipeline/worker.ts';
 
 /** The live models folder. */
 export function createModelRegistry(
@@ -99,52 +56,6 @@ export function noModelHint(modelsDir: string): string {
     `no model in ${modelsDir}: copy a YOLO detection model (.onnx, Ultralytics export) there, or run ` +
     '`npm run fetch-model`; analysis starts as soon as one appears'
   );
-}
-
-export interface AnalysisWorkerOptions
-  extends Pick<
-      WorkerOptions,
-      | 'onSettled'
-      | 'prefetch'
-      | 'waitOutEnvironment'
-      | 'folders'
-      | 'holdOnlyCapacity'
-      | 'handBackUnknownModels'
-    >,
-    Partial<Pick<WorkerOptions, 'heartbeatMs'>> {
-  config: Config<'analysis' | 'queue'>;
-  node: string;
-  queue: JobQueue;
-  models: ModelSet;
-  source: ImageSource;
-  sink: ResultSink;
-  logger: Logger;
-  metrics?: PipelineMetrics;
-}
-
-/** The worker with every analysis setting mapped from the configuration. */
-export function createAnalysisWorker(options: AnalysisWorkerOptions): InferenceWorker {
-  const { analysis, queue } = options.config;
-  return new InferenceWorker({
-    queue: options.queue,
-    models: options.models,
-    source: options.source,
-    sink: options.sink,
-    telemetry: new PipelineTelemetry(options.logger, options.metrics),
-    node: options.node,
-    annotate: analysis.annotate,
-    edgeFeatures: analysis.edgeFeatures,
-    maxPixels: analysis.maxPixels,
-    stretch: { low: analysis.stretchLow, high: analysis.stretchHigh },
-    tiling: { mode: analysis.tiling, overlap: analysis.tileOverlap, wholeImagePass: analysis.wholeImagePass },
-    heartbeatMs: options.heartbeatMs ?? Math.max(500, Math.floor(queue.ackWaitMs / 3)),
-    prefetch: options.prefetch,
-    onSettled: options.onSettled,
-    waitOutEnvironment: options.waitOutEnvironment,
-    folders: options.folders,
-    holdOnlyCapacity: options.holdOnlyCapacity,
-    handBackUnknownModels: options.handBackUnknownModels,
-  });
 }
 
 export type InferenceSections = 'paths' | 'analysis' | 'runtime' | 'watch' | 'queue' | 'http' | 'hive';

@@ -1,14 +1,8 @@
 /** @scopehive/inference: what the other front doors (npm start, the benchmark) and the tests compose. */
 
 export { FileList } from './cli/file-list.ts';
-export {
-  composeInference,
-  createAnalysisWorker,
-  createModelRegistry,
-  loadModelFile,
-  modelSettings,
-  noModelHint,
-} from './compose.ts';
+export { composeInference, createModelRegistry, noModelHint } from './compose.ts';
+export { createAnalysisWorker, loadModelFile, modelSettings } from './compose-analysis.ts';
 export { type Letterbox, letterboxGeometry } from './core/letterbox.ts';
 export { letterboxTensor } from './core/letterbox-tensor.ts';
 export { type Tile, tileGrid } from './core/tiling.ts';

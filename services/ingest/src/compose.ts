@@ -1,6 +1,4 @@
 import {
-  hiveReplicas,
-  ImageStore,
   linksRefusedCounter,
   type Readiness,
   type ResultLedger,
@@ -8,6 +6,7 @@ import {
   shouldPoll,
   startModelCatalog,
 } from '@scopehive/shared';
+import { hiveReplicas, ImageStore } from '@scopehive/shared/hive';
 import { Ingest, type ModelSource } from './ingest.ts';
 
 export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue' | 'hive';

@@ -2,8 +2,6 @@ import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FileChangedError,
-  type ImageStore,
   isImageFile,
   type JobQueue,
   type Logger,
@@ -17,6 +15,7 @@ import {
   supportedFormatsText,
   toInboxRelative,
 } from '@scopehive/shared';
+import { FileChangedError, type ImageStore } from '@scopehive/shared/hive';
 
 /** Where ingest learns which models exist: the inference registry in one process, the models folder otherwise. */
 export type { ModelSource };

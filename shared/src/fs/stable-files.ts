@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Dirent, Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type FSWatcher, watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Logger } from '../log.ts';
 import { completeByStructure } from './complete/index.ts';
 
@@ -160,6 +160,10 @@ export class StableFiles extends EventEmitter<StableFilesEvents> {
 
   async #watch(): Promise<void> {
     const { root, usePolling, pollIntervalMs } = this.#opts;
+    // Loaded on the first watch, not at import: most importers of @scopehive/shared watch nothing.
+    const { watch } = await import('chokidar');
+    // Closed while it loaded: a watcher made now would outlive close().
+    if (this.#closed) return;
     // The trailing separator makes chokidar resolve the folder itself when the operator made it a
     // link; nothing under it is followed.
     const watcher = watch(path.join(root, path.sep), {

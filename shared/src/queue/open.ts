@@ -2,7 +2,6 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { EmbeddedQueue } from './embedded.ts';
 import { jobLogFields, type OnExhausted } from './exhausted.ts';
-import { JetStreamQueue } from './jetstream/queue.ts';
 import type { JobQueue } from './types.ts';
 
 /** What the queue needs from the settings. */
@@ -43,6 +42,9 @@ export async function openQueue(config: QueueConfig, options: OpenQueueOptions):
   const onExhausted: OnExhausted = (job) =>
     logger.error(jobLogFields(job), `${job.image.path}: no attempt finished for ${job.model.name}; gave up`);
   if (config.natsUrl) {
+    // Loaded only here: the NATS client costs about 0.1 s of start-up that the embedded queue (the
+    // CLI, `npm start` without NATS_URL) would pay for nothing.
+    const { JetStreamQueue } = await import('./jetstream/queue.ts');
     const queue = await JetStreamQueue.connect({
       servers: config.natsUrl,
       ackWaitMs: config.ackWaitMs,

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { NodeHeartbeat, type NodeStatus } from '@scopehive/shared';
+import { NodeHeartbeat, type NodeStatus } from '@scopehive/shared/hive';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startHiveView } from '../../../services/exporter/src/hive-view.ts';

@@ -11,7 +11,7 @@ import {
   startService,
   supportedFormatsText,
 } from '@scopehive/shared';
-import { createAnalysisWorker, loadModelFile, modelSettings } from '../compose.ts';
+import { createAnalysisWorker, loadModelFile, modelSettings } from '../compose-analysis.ts';
 import type { ImageRejection } from '../image/rejection.ts';
 import type { LoadedModel, ModelSet } from '../model/model.ts';
 import { ResultsFolder } from '../pipeline/local-share.ts';

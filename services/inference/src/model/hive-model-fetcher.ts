@@ -1,15 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  isModelEnabled,
-  type Logger,
-  type ModelStore,
-  type ServedModel,
-  type ServedSidecar,
-  sha256File,
-  writeFileAtomic,
-} from '@scopehive/shared';
+import { isModelEnabled, type Logger, sha256File, writeFileAtomic } from '@scopehive/shared';
+import type { ModelStore, ServedModel, ServedSidecar } from '@scopehive/shared/hive';
 import { SIDECAR_EXTENSIONS } from './sidecar.ts';
 
 export interface HiveModelFetcherOptions {

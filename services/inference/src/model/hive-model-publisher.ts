@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
-import type { Logger, ModelStore, ServedSidecar } from '@scopehive/shared';
-import { FileChangedError } from '@scopehive/shared';
+import type { Logger } from '@scopehive/shared';
+import type { ModelStore, ServedSidecar } from '@scopehive/shared/hive';
+import { FileChangedError } from '@scopehive/shared/hive';
 import { parse as parseYaml } from 'yaml';
 import { parseSidecar, SIDECAR_EXTENSIONS } from './sidecar.ts';
 

@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  type JetStreamClient,
-  type Logger,
-  NodeHeartbeat,
-  type NodeModel,
-  type NodeRole,
-  type NodeStatus,
-} from '@scopehive/shared';
+import type { JetStreamClient, Logger } from '@scopehive/shared';
+import { NodeHeartbeat, type NodeModel, type NodeRole, type NodeStatus } from '@scopehive/shared/hive';
 import type { LoadedModel } from '../model/model.ts';
 
 export interface StartNodeHeartbeatOptions {

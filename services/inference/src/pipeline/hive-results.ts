@@ -1,14 +1,11 @@
+import type { JetStreamClient, Job, Logger, ModelRef } from '@scopehive/shared';
 import {
   consumeResults,
   type HiveRejection,
   type HiveResult,
   type ImageStore,
-  type JetStreamClient,
-  type Job,
-  type Logger,
-  type ModelRef,
   type ResultsConsumer,
-} from '@scopehive/shared';
+} from '@scopehive/shared/hive';
 import { ImageRejection, REJECT_REASONS, type RejectReason } from '../image/rejection.ts';
 import { decodeLabelPng } from '../results/label-image.ts';
 import type { LocalShare } from './local-share.ts';

@@ -1,10 +1,5 @@
-import {
-  type JetStreamClient,
-  type Job,
-  type Logger,
-  publishRejection,
-  publishResult,
-} from '@scopehive/shared';
+import type { JetStreamClient, Job, Logger } from '@scopehive/shared';
+import { publishRejection, publishResult } from '@scopehive/shared/hive';
 import type { ImageRejection } from '../image/rejection.ts';
 import { encodeLabelPng } from '../results/label-image.ts';
 import type { HiveMetrics } from './hive-metrics.ts';

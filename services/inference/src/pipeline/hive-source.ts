@@ -1,4 +1,5 @@
-import { type ImageStore, isObjectMissing, type Job } from '@scopehive/shared';
+import type { Job } from '@scopehive/shared';
+import { type ImageStore, isObjectMissing } from '@scopehive/shared/hive';
 import { ImageRejection } from '../image/rejection.ts';
 import type { HiveMetrics } from './hive-metrics.ts';
 import type { LocalShare } from './local-share.ts';

@@ -2,7 +2,7 @@
  * The label image that comes back with a worker's result: written when it is the image's 16-bit
  * labels, and otherwise left out with a warning in the document (never a wrong file on the share).
  */
-import type { HiveResult } from '@scopehive/shared';
+import type { HiveResult } from '@scopehive/shared/hive';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';

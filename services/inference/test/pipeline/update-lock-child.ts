@@ -13,7 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { createLogger, EmbeddedQueue, type Job, loadConfig, makeJob, sha256 } from '@scopehive/shared';
-import { createAnalysisWorker, loadModelFile, modelSettings } from '../../src/compose.ts';
+import { createAnalysisWorker, loadModelFile, modelSettings } from '../../src/compose-analysis.ts';
 import type { ModelSet } from '../../src/model/model.ts';
 import { LocalShare } from '../../src/pipeline/local-share.ts';
 import type { ImageSource } from '../../src/pipeline/stages.ts';

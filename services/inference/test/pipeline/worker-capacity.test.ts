@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { EmbeddedQueue, type Job, makeJob, sha256 } from '@scopehive/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnalysisWorker } from '../../src/compose.ts';
+import { createAnalysisWorker } from '../../src/compose-analysis.ts';
 import { loadModel } from '../../src/model/loader.ts';
 import type { LoadedModel, ModelSet } from '../../src/model/model.ts';
 import type { AnalysisResult, FolderSettings, ImageSource, ResultSink } from '../../src/pipeline/stages.ts';
