@@ -84,7 +84,8 @@ export async function startService<const N extends SectionName>(
   for (const warning of warnings) logger.warn(warning);
   const metrics = new Registry();
   metrics.setDefaultLabels({ node: config.node.name });
-  collectProcessMetrics(metrics);
+  // Only where /metrics serves them: collecting costs a one-shot process (the CLI) about 30 ms.
+  if (spec.http !== false) collectProcessMetrics(metrics);
 
   const closers: Array<() => unknown> = [];
   const checks: Array<() => Readiness> = [];

@@ -45,11 +45,17 @@ describe('compiled JavaScript in production', () => {
 
   it.each(workspaces)('%s exports dist/ under the condition and src/ otherwise', (workspace) => {
     const pkg = JSON.parse(readRepoFile(`${workspace}/package.json`)) as { exports: unknown };
-    // Key order matters: node takes the first condition that matches.
-    expect(Object.entries((pkg.exports as Record<string, object>)['.'])).toEqual([
-      ['scopehive-dist', './dist/index.js'],
-      ['default', './src/index.ts'],
-    ]);
+    const entries = Object.entries(pkg.exports as Record<string, object>);
+    expect(entries.map(([subpath]) => subpath)).toContain('.');
+    // Every entry (`.`, and subpaths such as `./hive`): the same module compiled and as source.
+    for (const [subpath, targets] of entries) {
+      const module = subpath === '.' ? 'index' : `${subpath.slice(2)}/index`;
+      // Key order matters: node takes the first condition that matches.
+      expect(Object.entries(targets), `${workspace} ${subpath}`).toEqual([
+        ['scopehive-dist', `./dist/${module}.js`],
+        ['default', `./src/${module}.ts`],
+      ]);
+    }
   });
 
   it('npm start, the analyze script, the bin and every workspace start run the compiled code', () => {

@@ -1,63 +1,16 @@
 /**
- * The parts of an analysis that come from settings: model options, one model file loaded with its
- * sidecar, the worker. Apart from compose.ts because the CLI needs these and nothing else: compose.ts
- * also wires the models folder, the hive, balena's update lock and the HTTP routes, whose modules
- * (the NATS client, express, chokidar) would add about 0.2 s to every `scopehive analyze`.
+ * The analysis worker with its settings, for every front door. Apart from compose.ts because the CLI
+ * needs it and nothing else there: compose.ts also wires the models folder, the hive, balena's update
+ * lock and the HTTP routes, whose modules (the NATS client, express, chokidar) would add about 0.2 s
+ * to every `scopehive analyze`. The model side (options from settings, one model file) is in
+ * model/from-settings.ts.
  */
-import fs from 'node:fs/promises';
-import {
-  type AnalysisConfig,
-  type Config,
-  type JobQueue,
-  type Logger,
-  modelNameFromFile,
-  type RuntimeConfig,
-  sha256,
-} from '@scopehive/shared';
-import { type LoadModelOptions, loadModel } from './model/loader.ts';
-import type { LoadedModel, ModelSet } from './model/model.ts';
-import { parseGpuDevices } from './model/providers.ts';
-import { nvidiaDevicePresent, resolveProviders } from './model/session.ts';
-import { readSidecar } from './model/sidecar.ts';
+import type { Config, JobQueue, Logger } from '@scopehive/shared';
+import type { ModelSet } from './model/model.ts';
 import type { PipelineMetrics } from './pipeline/metrics.ts';
 import type { ImageSource, ResultSink } from './pipeline/stages.ts';
 import { PipelineTelemetry } from './pipeline/telemetry.ts';
 import { InferenceWorker, type WorkerOptions } from './pipeline/worker.ts';
-
-/** The model options that come from settings: providers, threads, sessions and default thresholds. */
-export function modelSettings(
-  analysis: AnalysisConfig,
-  runtime: RuntimeConfig,
-): Pick<LoadModelOptions, 'providers' | 'threads' | 'sessions' | 'gpuDevices' | 'defaults'> {
-  return {
-    providers: resolveProviders(runtime.providers, nvidiaDevicePresent()),
-    gpuDevices: parseGpuDevices(runtime.gpuDevices),
-    threads: runtime.threads,
-    sessions: runtime.sessions,
-    defaults: { confidence: analysis.confidence, iou: analysis.iou, maxDetections: analysis.maxDetections },
-  };
-}
-
-type ModelSettings = ReturnType<typeof modelSettings>;
-
-/** One model file, with its sidecar, loaded as the registry would load it (the CLI's `--model`). */
-export async function loadModelFile(
-  file: string,
-  settings: ModelSettings,
-  logger: Logger,
-): Promise<LoadedModel> {
-  const bytes = await fs.readFile(file);
-  const found = await readSidecar(file);
-  return loadModel({
-    name: modelNameFromFile(file),
-    file,
-    bytes,
-    sha256: sha256(bytes),
-    sidecar: found?.sidecar,
-    ...settings,
-    logger,
-  });
-}
 
 export interface AnalysisWorkerOptions
   extends Pick<

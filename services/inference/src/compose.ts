@@ -10,8 +10,9 @@ import {
   type ServiceContext,
   shouldPoll,
 } from '@scopehive/shared';
-import { createAnalysisWorker, modelSettings } from './compose-analysis.ts';
+import { createAnalysisWorker } from './compose-analysis.ts';
 import { fillModelCache, heartbeat, openHive, serveModels, writeReturningResults } from './compose-hive.ts';
+import { modelSettings } from './model/from-settings.ts';
 import type { ModelFileSource } from './model/hive-model-publisher.ts';
 import type { ModelSet } from './model/model.ts';
 import { engineCacheRoot, gpuStackFromEnv } from './model/providers.ts';

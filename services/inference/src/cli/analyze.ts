@@ -11,12 +11,10 @@ import {
   startService,
   supportedFormatsText,
 } from '@scopehive/shared';
-import { createAnalysisWorker, loadModelFile, modelSettings } from '../compose-analysis.ts';
 import type { ImageRejection } from '../image/rejection.ts';
+import { loadModelFile, modelSettings } from '../model/from-settings.ts';
 import type { LoadedModel, ModelSet } from '../model/model.ts';
-import { ResultsFolder } from '../pipeline/local-share.ts';
 import type { ResultSink } from '../pipeline/stages.ts';
-import { FileList } from './file-list.ts';
 import { collectInputs, type Input, resolveModelFiles, UsageError } from './inputs.ts';
 import { ProgressBar } from './progress.ts';
 
@@ -101,9 +99,20 @@ async function run(
   if (settings.sessions === 0) settings.sessions = Math.min(inputs.length, os.availableParallelism());
   const models: LoadedModel[] = [];
   ctx.onClose(() => Promise.all(models.map((m) => m.dispose())));
+  // The pipeline's modules (sharp, the result writers: about 0.1 s of this thread) load while the
+  // first model opens on its own thread; a failed load is seen where it is awaited.
+  let loading: ReturnType<typeof loadPipeline> | undefined;
+  const pipeline = () => {
+    if (!loading) {
+      loading = loadPipeline();
+      loading.catch(() => undefined);
+    }
+    return loading;
+  };
   for (const file of await resolveModelFiles(options.models, config.paths.models)) {
-    models.push(await loadModelFile(file, settings, ctx.logger));
+    models.push(await loadModelFile(file, settings, ctx.logger, pipeline));
   }
+  const [{ createAnalysisWorker }, { ResultsFolder }, { FileList }] = await pipeline();
   const perModel = new Map<string, ModelTally>(
     models.map((m) => [m.name, { ok: 0, skipped: 0, failed: 0, objects: 0, classes: new Map() }]),
   );
@@ -164,6 +173,15 @@ async function run(
   }
   await finished;
   return { resultsDir, perModel, failures };
+}
+
+/** The modules of the analysis itself, apart from the models. */
+function loadPipeline() {
+  return Promise.all([
+    import('../compose-analysis.ts'),
+    import('../pipeline/local-share.ts'),
+    import('./file-list.ts'),
+  ]);
 }
 
 /** Size and content hash; a file that cannot be read gets a stand-in hash and fails with its reason in the pipeline. */

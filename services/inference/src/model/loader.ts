@@ -24,6 +24,11 @@ export interface LoadModelOptions {
   /** Thresholds for what the sidecar does not set. */
   defaults: ModelThresholds;
   logger?: Logger;
+  /**
+   * Called once the first session has started opening on its own thread: work for this thread
+   * meanwhile (the CLI loads the pipeline's modules while its model opens).
+   */
+  whileOpening?: () => void;
 }
 
 /**
@@ -77,7 +82,9 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
       label: options.name,
       gpu: { deviceId },
     });
-  const { session, provider } = await open(options.providers, gpus[0]);
+  const opening = open(options.providers, gpus[0]);
+  options.whileOpening?.();
+  const { session, provider } = await opening;
   const sessions = [session];
   try {
     // Before anything that grows with the input: more sessions, and the first run's buffers.
