@@ -2,6 +2,8 @@
  * `npx scopehive analyze <files|folders> [--model …] [--out …]`: batch analysis through the same
  * pipeline as the service, with a progress bar, a summary table, and exit code 1 when any file failed.
  */
+// First: starts the model's thread before the rest of the CLI loads (prestart.ts says why).
+import './prestart.ts';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exitOnStartupError, startupProblem, supportedFormatsText } from '@scopehive/shared';

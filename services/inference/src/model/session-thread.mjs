@@ -5,7 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
-const { model, providers, threads } = workerData;
+// A thread started ahead of its model (SessionThread.prestart) gets it in its first message.
+const { model, providers, threads } =
+  workerData ?? (await new Promise((resolve) => parentPort.once('message', resolve)));
 let session;
 const failures = [];
 

@@ -49,6 +49,11 @@ interface Pending {
   length: number;
 }
 
+const SCRIPT = new URL('./session-thread.mjs', import.meta.url);
+
+/** A session thread started before its model was known (SessionThread.prestart), until one takes it. */
+let spare: Worker | undefined;
+
 /**
  * An ONNX Runtime session running in a worker thread (see session-thread.mjs for why). Inputs are
  * transferred, not copied: the Float32Array given to `run` is unusable until the promise resolves,
@@ -79,14 +84,35 @@ export class SessionThread {
     worker.on('exit', (code) => this.#fail(new Error(`the session thread exited (code ${code})`)));
   }
 
+  /**
+   * Starts a thread for the next model opened: a new thread takes about 0.1 s to start and load ONNX
+   * Runtime, which the CLI spends on its other core while its main thread loads everything else. It
+   * does not keep the process alive; one that failed to start is dropped and open() starts its own.
+   */
+  static prestart(): void {
+    if (spare) return;
+    const worker = new Worker(SCRIPT, { workerData: null });
+    worker.unref();
+    // Seen by open() as an exit; unheard, an error event would end the process.
+    worker.on('error', () => undefined);
+    worker.once('exit', () => {
+      if (spare === worker) spare = undefined;
+    });
+    spare = worker;
+  }
+
   /** Opens the model on the first provider that loads; throws with every provider's reason otherwise. */
   static async open(
     model: Uint8Array,
     options: { providers: readonly ProviderSpec[]; threads: number },
   ): Promise<SessionThread> {
-    const worker = new Worker(new URL('./session-thread.mjs', import.meta.url), {
-      workerData: { model, providers: [...options.providers], threads: options.threads },
-    });
+    const task = { model, providers: [...options.providers], threads: options.threads };
+    const worker = spare ?? new Worker(SCRIPT, { workerData: task });
+    if (worker === spare) {
+      spare = undefined;
+      worker.ref();
+      worker.postMessage(task);
+    }
     const first = await new Promise<Reply>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
