@@ -1,6 +1,7 @@
 /**
  * @scopehive/shared: the project's own library. Named exports only: what a service may use is listed
- * here, by concern.
+ * here, by concern. The hive's are listed in hive/index.ts, the entry @scopehive/shared/hive: they
+ * load the NATS client, which nothing that imports this entry should pay for (the CLI).
  */
 
 export type { JetStreamClient } from '@nats-io/jetstream';
