@@ -2,18 +2,10 @@ import { makeJob } from '@scopehive/shared';
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../../src/core/types.ts';
 import { planAnalysis } from '../../src/pipeline/plan.ts';
-import { buildResultDocument, type ResultModel } from '../../src/results/document.ts';
+import { buildResultDocument } from '../../src/results/document.ts';
+import { particlesModel } from './fixtures.ts';
 
-const model: ResultModel = {
-  name: 'particles',
-  file: '/data/models/particles.onnx',
-  sha256: 'b'.repeat(64),
-  provider: 'cpu',
-  inputWidth: 640,
-  inputHeight: 640,
-  output: { layout: 'yolov8', numClasses: 1, numCandidates: 8400 },
-  thresholds: { confidence: 0.25, iou: 0.45, maxDetections: 300 },
-};
+const model = particlesModel;
 const job = makeJob({
   origin: 'scope-1',
   image: { path: 'day1/grid.tif', bytes: 4096, sha256: 'a'.repeat(64) },

@@ -13,7 +13,7 @@ import type { CalibrationOverride } from '../../src/microscopy/calibration.ts';
 import { planAnalysis } from '../../src/pipeline/plan.ts';
 import { parseCsvLine, splitCsvRecords } from '../../src/results/csv.ts';
 import { CsvTables } from '../../src/results/csv-table.ts';
-import { buildResultDocument, type ResultModel } from '../../src/results/document.ts';
+import { buildResultDocument } from '../../src/results/document.ts';
 import {
   appendResultRows,
   detectionColumns,
@@ -22,17 +22,9 @@ import {
   summaryColumns,
   unitOfHeader,
 } from '../../src/results/table-rows.ts';
+import { particlesModel } from './fixtures.ts';
 
-const model: ResultModel = {
-  name: 'particles',
-  file: '/data/models/particles.onnx',
-  sha256: 'b'.repeat(64),
-  provider: 'cpu',
-  inputWidth: 640,
-  inputHeight: 640,
-  output: { layout: 'yolov8', numClasses: 1, numCandidates: 8400 },
-  thresholds: { confidence: 0.25, iou: 0.45, maxDetections: 300 },
-};
+const model = particlesModel;
 
 /** A 400×300 image's result; `nmPerPx` undefined: uncalibrated. */
 function result(image: string, detections: FeatureInput[], nmPerPx?: number, sha = 'a'): ResultDocument {

@@ -5,19 +5,11 @@ import { makeJob, resultPaths } from '@scopehive/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planAnalysis } from '../../src/pipeline/plan.ts';
 import { CsvTables } from '../../src/results/csv-table.ts';
-import { buildResultDocument, type ResultModel } from '../../src/results/document.ts';
+import { buildResultDocument } from '../../src/results/document.ts';
 import { writeResult } from '../../src/results/write-result.ts';
+import { particlesModel } from './fixtures.ts';
 
-const model: ResultModel = {
-  name: 'particles',
-  file: '/data/models/particles.onnx',
-  sha256: 'b'.repeat(64),
-  provider: 'cpu',
-  inputWidth: 640,
-  inputHeight: 640,
-  output: { layout: 'yolov8', numClasses: 1, numCandidates: 8400 },
-  thresholds: { confidence: 0.25, iou: 0.45, maxDetections: 300 },
-};
+const model = particlesModel;
 
 function resultOf(image: string) {
   const job = makeJob({
