@@ -4,8 +4,8 @@
  * pipeline works, so its timestamps are not held up by the pipeline's own work.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../lib/free-port.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 /** The end of the child's output, for the error when it fails. */
@@ -21,13 +21,7 @@ const FOLDER_SETTINGS = [
   'SCOPEHIVE_REJECTED_DIR',
 ];
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 export class NpmStart {
   readonly #child: ChildProcess;

@@ -7,10 +7,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../lib/free-port.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -41,7 +41,8 @@ export interface LoopbackCluster {
   readonly seeds: string;
   /**
    * One more server configured like the others but with `env` on top (a wrong secret, no
-   * JetStream…), not waited for: the caller checks what became of it. Stopped by `close()`.
+   * JetStream…), waited for until it listens, not until it joins: the caller checks what became of
+   * it. Stopped by `close()`.
    */
   extra(name: string, env: Record<string, string>): Promise<ClusterServer>;
   /** Stops every server and removes their stores. */
@@ -53,19 +54,10 @@ export interface LoopbackClusterOptions {
   size?: number;
   /** Where the stores go (default a new temporary folder, removed by `close()`). */
   dir?: string;
-}
-
-/** A TCP port free on loopback right now. */
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+  /** The routes' secret (default a fresh random one). */
+  secret?: string;
+  /** Where ports come from (default `freePort`; a test hands out a taken one). */
+  ports?: () => Promise<number>;
 }
 
 /** The nats-server binary: NATS_SERVER_BIN, else PATH, else Debian's /usr/sbin. */
@@ -164,15 +156,23 @@ async function makeServer(plan: ServerPlan, configDir: string): Promise<ClusterS
       proc = p;
       live.add(p);
       p.once('exit', () => live.delete(p));
+      // This run's own lines: after a restart the log already holds the last run's "ready".
+      let thisRun = '';
       p.stderr?.setEncoding('utf8');
       p.stderr?.on('data', (chunk: string) => {
         log = (log + chunk).slice(-200_000);
+        if (thisRun.length < 100_000) thisRun += chunk;
       });
+      // nats-server says it is ready once clients can connect, and only then binds the route port:
+      // a route port taken meanwhile ends it after "ready" (the log says "address already in use").
+      const clustered = Boolean(plan.env.SCOPEHIVE_HIVE_SEEDS);
       await waitUntil(
         `nats-server ${plan.name} to listen`,
         () => {
-          if (p.exitCode !== null) throw new Error(`nats-server ${plan.name} exited:\n${log.slice(-4000)}`);
-          return log.includes('Server is ready');
+          if (p.exitCode !== null || p.signalCode !== null)
+            throw new Error(`nats-server ${plan.name} exited:\n${thisRun.slice(-4000)}`);
+          const ready = thisRun.includes('Server is ready');
+          return ready && (!clustered || thisRun.includes('Listening for route connections'));
         },
         20_000,
       );
@@ -188,28 +188,35 @@ export async function startLoopbackCluster(options: LoopbackClusterOptions = {})
   const size = options.size ?? 3;
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'scopehive-cluster-')));
-  const secret = randomBytes(24).toString('base64');
-  const routePorts: number[] = [];
-  for (let i = 0; i < size; i++) routePorts.push(await freeLoopbackPort());
-  const seeds = routePorts.map((p) => `127.0.0.1:${p}`).join(',');
+  const secret = options.secret ?? randomBytes(24).toString('base64');
+  const nextPort = options.ports ?? freePort;
+  const servers: ClusterServer[] = [];
+  const extras: ClusterServer[] = [];
+  let seeds = '';
   const plan = async (name: string, routePort: number, env: Record<string, string>): Promise<ServerPlan> => ({
     name,
     routePort,
-    clientPort: await freeLoopbackPort(),
-    monitorPort: await freeLoopbackPort(),
+    clientPort: await nextPort(),
+    monitorPort: await nextPort(),
     store: path.join(dir, name),
     env: { SCOPEHIVE_HIVE_SEEDS: seeds, SCOPEHIVE_HIVE_SECRET: secret, ...env },
   });
-  const servers: ClusterServer[] = [];
-  const extras: ClusterServer[] = [];
   const close = async () => {
     await Promise.all([...servers, ...extras].map((s) => s.stop()));
     if (ownDir) await fs.rm(dir, { recursive: true, force: true });
   };
   try {
-    for (const [i, routePort] of routePorts.entries())
-      servers.push(await makeServer(await plan(`nats-${i}`, routePort, {}), dir));
-    await Promise.all(servers.map((s) => s.start()));
+    // A port found free can be bound by another process before nats-server binds it: then the
+    // whole cluster starts again on new ports (the seed list names every route port).
+    await withFreshPorts(async () => {
+      await Promise.all(servers.splice(0).map((s) => s.stop()));
+      const routePorts: number[] = [];
+      for (let i = 0; i < size; i++) routePorts.push(await nextPort());
+      seeds = routePorts.map((p) => `127.0.0.1:${p}`).join(', ');
+      for (const [i, routePort] of routePorts.entries())
+        servers.push(await makeServer(await plan(`nats-${i}`, routePort, {}), dir));
+      await Promise.all(servers.map((s) => s.start()));
+    });
     await waitUntil(
       'the JetStream meta group to elect a leader',
       async () => {
@@ -229,11 +236,26 @@ export async function startLoopbackCluster(options: LoopbackClusterOptions = {})
     secret,
     seeds,
     async extra(name, env) {
-      const server = await makeServer(await plan(name, await freeLoopbackPort(), env), dir);
-      extras.push(server);
-      await server.start();
-      return server;
+      let server: ClusterServer | undefined;
+      await withFreshPorts(async () => {
+        await server?.stop();
+        server = await makeServer(await plan(name, await nextPort(), env), dir);
+        extras.push(server);
+        await server.start();
+      });
+      return server as ClusterServer;
     },
     close,
   };
+}
+
+/** Runs `attempt` again (at most five times in all) while it fails because a port was taken. */
+async function withFreshPorts(attempt: () => Promise<void>): Promise<void> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (tries >= 5 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
 }
