@@ -4,7 +4,13 @@
  * models folder, fetched by workers), the origin's results writer, and the node's heartbeat.
  */
 import type { HiveRole, JetStreamClient, ModelRef, ServiceContext } from '@scopehive/shared';
-import { ensureResultsStream, hiveReplicas, ImageStore, ModelStore } from '@scopehive/shared/hive';
+import {
+  ensureResultsStream,
+  hiveReplicas,
+  ImageStore,
+  ModelStore,
+  untilAnswered,
+} from '@scopehive/shared/hive';
 import { HiveModelFetcher } from './model/hive-model-fetcher.ts';
 import { HiveModelPublisher, type ModelFileSource } from './model/hive-model-publisher.ts';
 import type { LoadedModel } from './model/model.ts';
@@ -25,21 +31,31 @@ export interface Hive {
   metrics: HiveMetrics;
 }
 
-/** Opens the hive's stores and the results stream on the queue's connection. */
+/**
+ * Opens the hive's stores and the results stream on the queue's connection; a cluster too busy to
+ * answer (every node starting at once) is waited out, never a failed start.
+ */
 export async function openHive(
   ctx: ServiceContext<HiveSections | 'queue'>,
   js: JetStreamClient,
 ): Promise<Hive> {
-  const jsm = await js.jetstreamManager();
-  const replicas = await hiveReplicas(jsm);
-  await ensureResultsStream(jsm);
   const { queue } = await ctx.queue();
+  const opened = await untilAnswered(
+    'opening the hive’s streams',
+    async () => {
+      const jsm = await js.jetstreamManager();
+      const replicas = await hiveReplicas(jsm);
+      await ensureResultsStream(jsm);
+      const images = await ImageStore.open(js, { replicas });
+      const models = await ModelStore.open(js, { replicas });
+      return { replicas, images, models };
+    },
+    { logger: ctx.logger, signal: ctx.signal },
+  );
   return {
     js,
     role: ctx.config.hive.role,
-    replicas,
-    images: await ImageStore.open(js, { replicas }),
-    models: await ModelStore.open(js, { replicas }),
+    ...opened,
     metrics: createHiveMetrics(ctx.metrics, { queue }),
   };
 }

@@ -27,3 +27,4 @@ export {
   type ResultsConsumer,
   resultsSubject,
 } from './results.ts';
+export { untilAnswered } from './until-answered.ts';

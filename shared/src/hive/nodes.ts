@@ -249,10 +249,13 @@ export class NodeHeartbeat {
     this.#key = nodeToken(options.node);
   }
 
-  /** Opens the bucket and writes the first heartbeat; later ones follow in the background. */
+  /**
+   * Opens the bucket and writes the first heartbeat; later ones follow in the background. A
+   * JetStream that does not answer yet (a busy cluster still placing the bucket's replicas) is one
+   * warning, never a failed start: each beat tries again, the first to get through opens the bucket.
+   */
   start(): Promise<void> {
     this.#started ??= (async () => {
-      this.#kv = (await openNodeRegistry(this.#options.js, this.#options)).kv;
       await this.#beat();
       this.#running = this.#loop();
     })();
@@ -297,7 +300,8 @@ export class NodeHeartbeat {
   }
 
   async #put(value: string): Promise<void> {
-    const kv = this.#kv as KV;
+    this.#kv ??= (await openNodeRegistry(this.#options.js, this.#options)).kv;
+    const kv = this.#kv;
     try {
       await kv.put(this.#key, value);
     } catch (err) {

@@ -217,4 +217,37 @@ describe('node registry', () => {
     // The outage was one warning, its end one line, not a line per beat.
     expect(orin.log.lines.filter((l) => l.level === 40).length).toBeLessThanOrEqual(1);
   });
+  it('starts while JetStream does not answer: one warning, and the node joins once it answers', async () => {
+    // A server of its own, stopped before the heartbeat starts: every request of the start is unanswered.
+    const own = await startNatsServer();
+    cleanup.push(() => own.close());
+    const conn = await connect({ servers: own.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    cleanup.push(() => conn.close());
+    const name = bucket();
+    const log = logLines();
+    const heartbeat = new NodeHeartbeat({
+      js: jetstream(conn, { timeout: 1000 }),
+      node: 'xavier-5',
+      intervalMs,
+      bucket: name,
+      describe: () => status(),
+      log: log.logger,
+    });
+    cleanup.push(() => heartbeat.close());
+    await own.stop();
+    await heartbeat.start();
+    expect(log.lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'cannot write this node’s heartbeat',
+    ]);
+    await own.start();
+    const reader = await connect({ servers: own.url });
+    cleanup.push(() => reader.close());
+    await until(async () => {
+      const registry = await openNodeRegistry(jetstream(reader), { intervalMs, bucket: name }).catch(
+        () => undefined,
+      );
+      return registry !== undefined && (await listNodes(registry)).some((n) => n.node === 'xavier-5');
+    });
+    expect(log.lines.some((l) => l.msg === 'heartbeats written again')).toBe(true);
+  }, 30_000);
 });

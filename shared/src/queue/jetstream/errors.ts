@@ -40,6 +40,21 @@ export function isPermanent(err: unknown): boolean {
   );
 }
 
+/** JSClusterNotAvail: "JetStream system temporarily unavailable" (a cluster without a meta leader). */
+const clusterNotAvailable = 10008;
+
+/**
+ * A JetStream request nobody answered in time, or answered "not now": the server is busy, still
+ * electing, or out of reach for a moment. The same request sent again can succeed.
+ */
+export function isUnanswered(err: unknown): boolean {
+  return causes(err).some(
+    (e) =>
+      (e instanceof JetStreamApiError && e.code === clusterNotAvailable) ||
+      (e instanceof Error && ['TimeoutError', 'NoResponders', 'JetStreamNotEnabled'].includes(e.name)),
+  );
+}
+
 /** The job stream is not there (never made, deleted, or lost with the server's store). */
 export function isStreamMissing(err: unknown): boolean {
   if (err instanceof JetStreamApiError) return err.code === JetStreamApiCodes.StreamNotFound;
