@@ -12,20 +12,25 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compiledPath, ensureBuilt } from './build.mjs';
 
-/** Imports the compiled file of `entry` (a source file path or file: URL). */
-export async function runBuilt(entry) {
+/**
+ * Imports the compiled file of each entry (a source file path or file: URL) in turn, after one
+ * build check. Several entries let a program start slow work (a thread loading ONNX Runtime) from a
+ * small first module before the large graph of the second is loaded: a module is evaluated only
+ * once its whole static import graph has been read.
+ */
+export async function runBuilt(...entries) {
   let compiled;
   try {
-    compiled = await builtFileOf(entry);
+    compiled = await builtFilesOf(entries);
   } catch (err) {
     // The build's own failures (a syntax error, no TypeScript, a missing flag): one line, no stack.
     process.stderr.write(`scopehive: ${err.message}\n`);
     process.exit(1);
   }
-  await import(pathToFileURL(compiled).href);
+  for (const file of compiled) await import(pathToFileURL(file).href);
 }
 
-async function builtFileOf(entry) {
+async function builtFilesOf(entries) {
   const resolved = import.meta.resolve('@scopehive/shared');
   if (!resolved.includes('/shared/dist/')) {
     throw new Error(
@@ -37,7 +42,9 @@ async function builtFileOf(entry) {
   if (compiled > 0 && process.stderr.isTTY) {
     process.stderr.write(`scopehive: compiled ${compiled} changed files (${reasons[0]})\n`);
   }
-  return compiledPath(entry instanceof URL ? fileURLToPath(entry) : path.resolve(entry));
+  return entries.map((entry) =>
+    compiledPath(entry instanceof URL ? fileURLToPath(entry) : path.resolve(entry)),
+  );
 }
 
 if (process.argv[1] === import.meta.filename) {

@@ -107,4 +107,25 @@ describe('what the compiled code loads', () => {
     expect(urls).toContainEqual(expect.stringMatching(/\/node_modules\/onnxruntime-node\//));
     expect(urls.filter((u) => UNWANTED.test(u))).toEqual([]);
   });
+  it('the CLI command reads the model thread’s code before the rest of the CLI', async () => {
+    // A module runs only once its whole import graph is read: the bin imports cli/prestart first so
+    // that ONNX Runtime starts loading on its thread while main.js's graph is still being read.
+    const out = path.join(work, 'results-bin');
+    const { urls } = await traced('bin', [
+      path.join(repo, 'services/inference/bin/scopehive.js'),
+      'analyze',
+      path.join(shared, 'images/bus.jpg'),
+      '--model',
+      path.join(shared, 'models/yolo11n_int8.onnx'),
+      '--out',
+      out,
+      '--quiet',
+    ]);
+    const first = (pattern: RegExp) => urls.findIndex((u) => pattern.test(u));
+    const thread = first(/\/inference\/dist\/model\/session-thread\.js$/);
+    const main = first(/\/inference\/dist\/cli\/main\.js$/);
+    expect(thread).toBeGreaterThanOrEqual(0);
+    expect(main).toBeGreaterThan(thread);
+    await fs.access(path.join(out, 'bus.jpg.yolo11n_int8.json'));
+  });
 });

@@ -110,7 +110,8 @@ async function run(
     return loading;
   };
   for (const file of await resolveModelFiles(options.models, config.paths.models)) {
-    models.push(await loadModelFile(file, settings, ctx.logger, pipeline));
+    // No warm-up run on a blank image: the first image warms the session just the same.
+    models.push(await loadModelFile(file, settings, ctx.logger, { whileOpening: pipeline, warmUp: false }));
   }
   const [{ createAnalysisWorker }, { ResultsFolder }, { FileList }] = await pipeline();
   const perModel = new Map<string, ModelTally>(

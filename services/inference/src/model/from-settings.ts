@@ -38,7 +38,7 @@ export async function loadModelFile(
   file: string,
   settings: ModelSettings,
   logger: Logger,
-  whileOpening?: () => void,
+  more: Pick<LoadModelOptions, 'whileOpening' | 'warmUp'> = {},
 ): Promise<LoadedModel> {
   const bytes = await fs.readFile(file);
   const found = await readSidecar(file);
@@ -50,6 +50,6 @@ export async function loadModelFile(
     sidecar: found?.sidecar,
     ...settings,
     logger,
-    whileOpening,
+    ...more,
   });
 }

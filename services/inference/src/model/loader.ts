@@ -29,6 +29,12 @@ export interface LoadModelOptions {
    * meanwhile (the CLI loads the pipeline's modules while its model opens).
    */
   whileOpening?: () => void;
+  /**
+   * Run the model once on a blank image as it loads (default): the service's first image then finds
+   * a warm session. `false` (the CLI, whose first image warms it just the same) skips the run when
+   * the model declares every output's shape; a dynamic axis still needs the run to resolve it.
+   */
+  warmUp?: boolean;
 }
 
 /**
@@ -57,7 +63,7 @@ const DYNAMIC_BATCH = 4;
 /**
  * Loads one model: reads its Ultralytics metadata, opens a session on the first provider that
  * works, runs it once on a blank image (the real output shape when axes are dynamic, and a warm
- * session) and detects the output layout from the output shapes and the metadata.
+ * session; see `warmUp`) and detects the output layout from the output shapes and the metadata.
  */
 export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
   const { bytes, sidecar } = options;
@@ -97,13 +103,16 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
       for (const deviceId of gpus.slice(1)) sessions.push((await open([provider], deviceId)).session);
     }
     const [inputWidth, inputHeight] = inputSize(session.inputShape, metadata);
-    const blank = new Float32Array(3 * inputWidth * inputHeight);
-    const { dims, extra } = await session.run(blank, [1, 3, inputHeight, inputWidth]);
-    // The run gives every output's real dims, dynamic axes resolved (a prototype grid sized by the input).
-    const outputs: OutputShape[] = session.outputNames.map((name, i) => ({
-      name,
-      dims: i === 0 ? dims : (extra?.[i - 1]?.dims ?? session.outputShapes[i] ?? []),
-    }));
+    let outputs = options.warmUp === false ? declaredOutputs(session) : undefined;
+    if (!outputs) {
+      const blank = new Float32Array(3 * inputWidth * inputHeight);
+      const { dims, extra } = await session.run(blank, [1, 3, inputHeight, inputWidth]);
+      // The run gives every output's real dims, dynamic axes resolved (a prototype grid sized by the input).
+      outputs = session.outputNames.map((name, i) => ({
+        name,
+        dims: i === 0 ? dims : (extra?.[i - 1]?.dims ?? session.outputShapes[i] ?? []),
+      }));
+    }
     const names = sidecar?.names ?? metadata.names;
     const output = detectLayout(outputs, { task: metadata.task, end2end: metadata.end2end, names });
     const classIds = sidecar?.classes?.map((c) => {
@@ -148,4 +157,18 @@ function inputSize(shape: ReadonlyArray<number | string>, metadata: YoloMetadata
   if (Number.isInteger(w) && w > 0 && Number.isInteger(h) && h > 0) return [w, h];
   if (metadata.imgsz) return [metadata.imgsz[1], metadata.imgsz[0]];
   return [640, 640];
+}
+
+/** Every output's shape as the graph declares it, when all are fixed sizes; else undefined. */
+export function declaredOutputs(session: {
+  outputNames: readonly string[];
+  outputShapes: ReadonlyArray<ReadonlyArray<number | string>>;
+}): OutputShape[] | undefined {
+  const outputs: OutputShape[] = [];
+  for (const [i, name] of session.outputNames.entries()) {
+    const dims = session.outputShapes[i] ?? [];
+    if (dims.length === 0 || !dims.every((d) => typeof d === 'number' && d > 0)) return undefined;
+    outputs.push({ name, dims: dims as number[] });
+  }
+  return outputs;
 }

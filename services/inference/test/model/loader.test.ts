@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Logger, sha256 } from '@scopehive/shared';
 import { describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/model/loader.ts';
+import { declaredOutputs, loadModel } from '../../src/model/loader.ts';
 import { parseSidecar } from '../../src/model/sidecar.ts';
 
 const sharedDir =
@@ -10,7 +10,7 @@ const sharedDir =
 const modelFile = (name: string) => path.join(sharedDir, 'models', `${name}.onnx`);
 const defaults = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
 
-function load(name: string, sidecar?: unknown, logger?: Logger) {
+function load(name: string, sidecar?: unknown, logger?: Logger, warmUp?: boolean) {
   const file = modelFile(name);
   const bytes = readFileSync(file);
   return loadModel({
@@ -24,10 +24,72 @@ function load(name: string, sidecar?: unknown, logger?: Logger) {
     sessions: 1,
     defaults,
     logger,
+    warmUp,
   });
 }
 
+describe('declaredOutputs', () => {
+  it('gives the outputs when every dim is a fixed size, else nothing (the warm-up run resolves them)', () => {
+    const outputNames = ['output0', 'output1'];
+    expect(
+      declaredOutputs({
+        outputNames,
+        outputShapes: [
+          [1, 116, 2100],
+          [1, 32, 80, 80],
+        ],
+      }),
+    ).toEqual([
+      { name: 'output0', dims: [1, 116, 2100] },
+      { name: 'output1', dims: [1, 32, 80, 80] },
+    ]);
+    // A dynamic batch axis by name or as -1, and a runtime too old to declare shapes (ORT < 1.21).
+    expect(
+      declaredOutputs({
+        outputNames,
+        outputShapes: [
+          ['batch', 116, 2100],
+          [1, 32, 80, 80],
+        ],
+      }),
+    ).toBeUndefined();
+    expect(
+      declaredOutputs({
+        outputNames,
+        outputShapes: [
+          [1, 116, 2100],
+          [-1, 32, 80, 80],
+        ],
+      }),
+    ).toBeUndefined();
+    expect(declaredOutputs({ outputNames, outputShapes: [[], []] })).toBeUndefined();
+    expect(declaredOutputs({ outputNames, outputShapes: [[1, 116, 2100]] })).toBeUndefined();
+  });
+});
+
 describe('loadModel', () => {
+  it.each(['yolo11n_int8', 'yolov10n_int8', 'yolov8n-fp32', 'yolov8n-uint8', 'yolov8n-seg-int8-320'])(
+    'reads the same layout from the declared shapes of %s as from a warm-up run',
+    async (name) => {
+      const warm = await load(name);
+      const cold = await load(name, undefined, undefined, false);
+      try {
+        expect(cold.output).toEqual(warm.output);
+        expect([cold.inputWidth, cold.inputHeight]).toEqual([warm.inputWidth, warm.inputHeight]);
+        // The same image gives the same raw output on both.
+        const input = Float32Array.from(
+          { length: 3 * warm.inputWidth * warm.inputHeight },
+          (_, i) => (i % 255) / 255,
+        );
+        const [a, b] = [await warm.run(input.slice()), await cold.run(input.slice())];
+        expect(b.dims).toEqual(a.dims);
+        expect(Array.from(b.data.subarray(0, 1000))).toEqual(Array.from(a.data.subarray(0, 1000)));
+      } finally {
+        await Promise.all([warm.dispose(), cold.dispose()]);
+      }
+    },
+  );
+
   it('reads the layout, input size and class names from the file, with the default thresholds', async () => {
     const model = await load('yolo11n_int8');
     try {
