@@ -43,7 +43,7 @@ describe('declaredOutputs', () => {
       { name: 'output0', dims: [1, 116, 2100] },
       { name: 'output1', dims: [1, 32, 80, 80] },
     ]);
-    // A dynamic batch axis by name or as -1, and a runtime too old to declare shapes (ORT < 1.21).
+    // A dynamic batch axis by name or as -1, and a runtime that declares no shapes (older builds, as on the Jetsons).
     expect(
       declaredOutputs({
         outputNames,
