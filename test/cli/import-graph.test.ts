@@ -70,6 +70,18 @@ async function traced(name: string, args: string[]): Promise<{ urls: string[]; s
   return { urls, stdout };
 }
 
+/** `<program> analyze bus.jpg --model <model> --out <out> --quiet`. */
+const analyzing = (program: string, model: string, out: string) => [
+  path.join(repo, program),
+  'analyze',
+  path.join(shared, 'images/bus.jpg'),
+  '--model',
+  path.join(shared, 'models', `${model}.onnx`),
+  '--out',
+  out,
+  '--quiet',
+];
+
 const importing = (specifier: string) => [
   '--input-type=module',
   '-e',
@@ -91,36 +103,25 @@ describe('what the compiled code loads', () => {
 
   it('the CLI analyses a photo without express, NATS, chokidar or the YAML parser', async () => {
     const out = path.join(work, 'results');
-    const { urls, stdout } = await traced('cli', [
-      path.join(repo, 'services/inference/dist/cli/main.js'),
-      'analyze',
-      path.join(shared, 'images/bus.jpg'),
-      '--model',
-      path.join(shared, 'models/yolov8n-fp32.onnx'),
-      '--out',
-      out,
-      '--quiet',
-    ]);
+    const { urls, stdout } = await traced(
+      'cli',
+      analyzing('services/inference/dist/cli/main.js', 'yolov8n-fp32', out),
+    );
     expect(stdout).toMatch(/\| yolov8n-fp32 \| 1 +\| 0 +\| 0 +\| 5 /);
     const doc = JSON.parse(await fs.readFile(path.join(out, 'bus.jpg.yolov8n-fp32.json'), 'utf8'));
     expect(doc.counts).toEqual({ person: 4, bus: 1 });
     expect(urls).toContainEqual(expect.stringMatching(/\/node_modules\/onnxruntime-node\//));
     expect(urls.filter((u) => UNWANTED.test(u))).toEqual([]);
   });
+
   it('the CLI command reads the model thread’s code before the rest of the CLI', async () => {
     // A module runs only once its whole import graph is read: the bin imports cli/prestart first so
     // that ONNX Runtime starts loading on its thread while main.js's graph is still being read.
     const out = path.join(work, 'results-bin');
-    const { urls } = await traced('bin', [
-      path.join(repo, 'services/inference/bin/scopehive.js'),
-      'analyze',
-      path.join(shared, 'images/bus.jpg'),
-      '--model',
-      path.join(shared, 'models/yolo11n_int8.onnx'),
-      '--out',
-      out,
-      '--quiet',
-    ]);
+    const { urls } = await traced(
+      'bin',
+      analyzing('services/inference/bin/scopehive.js', 'yolo11n_int8', out),
+    );
     const first = (pattern: RegExp) => urls.findIndex((u) => pattern.test(u));
     const thread = first(/\/inference\/dist\/model\/session-thread\.js$/);
     const main = first(/\/inference\/dist\/cli\/main\.js$/);
