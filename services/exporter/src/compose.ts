@@ -1,5 +1,5 @@
 import type { ServiceContext } from '@scopehive/shared';
-import { hiveReplicas } from '@scopehive/shared/hive';
+import { hiveReplicas, untilAnswered } from '@scopehive/shared/hive';
 import { mountControlApi } from './control/mount.ts';
 import { startDeviceMetrics } from './device-metrics.ts';
 import { startHiveView } from './hive-view.ts';
@@ -42,9 +42,16 @@ function startHive(ctx: ServiceContext<ExporterSections>): void {
     .queue()
     .then(async ({ jetstream }) => {
       if (!jetstream || ctx.signal.aborted) return;
-      const replicas = await hiveReplicas(await jetstream.jetstreamManager());
+      const replicas = await untilAnswered(
+        'reading the hive’s size',
+        async () => hiveReplicas(await jetstream.jetstreamManager()),
+        { logger, signal: ctx.signal },
+      );
+      if (ctx.signal.aborted) return;
       view = startHiveView({ js: jetstream, registry: ctx.metrics, replicas, logger });
     })
-    .catch((err) => logger.warn({ err: String(err) }, 'hive view not started'));
+    .catch((err) => {
+      if (!ctx.signal.aborted) logger.warn({ err: String(err) }, 'hive view not started');
+    });
   ctx.onClose(() => view?.close());
 }

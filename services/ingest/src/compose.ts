@@ -6,7 +6,7 @@ import {
   shouldPoll,
   startModelCatalog,
 } from '@scopehive/shared';
-import { hiveReplicas, ImageStore } from '@scopehive/shared/hive';
+import { hiveReplicas, ImageStore, untilAnswered } from '@scopehive/shared/hive';
 import { Ingest, type ModelSource } from './ingest.ts';
 
 export type IngestSections = 'paths' | 'watch' | 'analysis' | 'queue' | 'hive';
@@ -24,10 +24,16 @@ export async function composeIngest(
   // The same counter as the model registry's in one process: links not taken, by folder.
   const metrics = { linksRefusedTotal: linksRefusedCounter(ctx.metrics) };
   const { queue, jetstream } = await ctx.queue();
-  // Hive mode: other nodes fetch the bytes from JetStream (the settings made sure NATS is there).
+  // Hive mode: other nodes fetch the bytes from JetStream (the settings made sure NATS is there). A
+  // cluster too busy to answer (every node starting at once) is waited out, never a failed start.
   const images =
     config.hive.enabled && jetstream
-      ? await ImageStore.open(jetstream, { replicas: await hiveReplicas(await jetstream.jetstreamManager()) })
+      ? await untilAnswered(
+          'opening the hive’s image store',
+          async () =>
+            ImageStore.open(jetstream, { replicas: await hiveReplicas(await jetstream.jetstreamManager()) }),
+          { logger, signal: ctx.signal },
+        )
       : undefined;
   const models = options.models ?? (await startModelCatalog(ctx));
   const ingest = new Ingest({

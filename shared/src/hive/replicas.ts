@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type JetStreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { isUnanswered } from '../queue/jetstream/errors.ts';
 
 /** Replicas of the hive's streams and buckets: three once three JetStream servers are present. */
 export type HiveReplicas = 1 | 3;
@@ -24,7 +25,14 @@ export async function hiveReplicas(jsm: JetStreamManager): Promise<HiveReplicas>
       num_replicas: 3,
       max_msgs: 1,
     });
-  } catch {
+  } catch (err) {
+    // Unanswered is not an answer: a busy three-server hive taken for a one-server one would make
+    // every stream with a single replica. The caller tries again (untilAnswered); the probe, if the
+    // server made it after all, is removed on the way.
+    if (isUnanswered(err)) {
+      await jsm.streams.delete(name).catch(() => undefined);
+      throw err;
+    }
     // Refused (insufficient resources, not clustered): fewer than three servers can hold a replica.
     return 1;
   }

@@ -49,6 +49,19 @@ describe('hive replicas follow the cluster', () => {
     }
   });
 
+  it('a server that does not answer: an error to try again on, never 1', async () => {
+    const server = await startNatsServer();
+    const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 500 });
+      await server.stop();
+      await expect(hiveReplicas(jsm)).rejects.toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      await nc.close();
+      await server.close();
+    }
+  });
+
   it('two JetStream servers: 1', async () => {
     const cluster = await startLoopbackCluster({ size: 2 });
     clusters.push(cluster);
