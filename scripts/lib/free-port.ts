@@ -3,8 +3,8 @@
  *
  * Asking the kernel for port 0 and closing the socket hands out a port from the ephemeral range,
  * the same range the kernel gives every outgoing connection: in a busy test run (thousands of
- * loopback connections, each leaving a TIME_WAIT) that port is soon taken again, and the server
- * started on it dies with "address already in use". So the port is drawn at random from below the
+ * loopback connections, each leaving a TIME_WAIT) that port can be taken again before the server
+ * binds it, and the server dies with "address already in use". So the port is drawn at random from below the
  * ephemeral range, where the kernel never places a connection, and checked free before it is given.
  */
 import { randomInt } from 'node:crypto';
