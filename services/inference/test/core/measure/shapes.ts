@@ -11,6 +11,26 @@ export function rect(left: number, top: number, width: number, height: number): 
   return (x, y) => x >= left && x < left + width && y >= top && y < top + height;
 }
 
+/**
+ * A shape given in its own frame, rotated by `degrees` (counter-clockwise, y up as ImageJ's angles)
+ * about the centre: `within(along, across)` tests a pixel centre's coordinates in that frame.
+ */
+function rotated(
+  cx: number,
+  cy: number,
+  degrees: number,
+  within: (along: number, across: number) => boolean,
+): Inside {
+  const t = (degrees * Math.PI) / 180;
+  const cos = Math.cos(t);
+  const sin = Math.sin(t);
+  return (x, y) => {
+    const dx = x + 0.5 - cx;
+    const dy = cy - (y + 0.5);
+    return within(dx * cos + dy * sin, -dx * sin + dy * cos);
+  };
+}
+
 /** A `length` × `breadth` rectangle centred at (cx, cy), its long side at `degrees` (counter-clockwise, y up). */
 export function rotatedRect(
   cx: number,
@@ -19,29 +39,16 @@ export function rotatedRect(
   breadth: number,
   degrees: number,
 ): Inside {
-  const t = (degrees * Math.PI) / 180;
-  const cos = Math.cos(t);
-  const sin = Math.sin(t);
-  return (x, y) => {
-    const dx = x + 0.5 - cx;
-    const dy = cy - (y + 0.5);
-    const along = dx * cos + dy * sin;
-    const across = -dx * sin + dy * cos;
-    return Math.abs(along) <= length / 2 && Math.abs(across) <= breadth / 2;
-  };
+  return rotated(
+    cx,
+    cy,
+    degrees,
+    (along, across) => Math.abs(along) <= length / 2 && Math.abs(across) <= breadth / 2,
+  );
 }
 
 export function ellipse(cx: number, cy: number, a: number, b: number, degrees: number): Inside {
-  const t = (degrees * Math.PI) / 180;
-  const cos = Math.cos(t);
-  const sin = Math.sin(t);
-  return (x, y) => {
-    const dx = x + 0.5 - cx;
-    const dy = cy - (y + 0.5);
-    const along = dx * cos + dy * sin;
-    const across = -dx * sin + dy * cos;
-    return (along / a) ** 2 + (across / b) ** 2 <= 1;
-  };
+  return rotated(cx, cy, degrees, (along, across) => (along / a) ** 2 + (across / b) ** 2 <= 1);
 }
 
 export function ring(cx: number, cy: number, outer: number, inner: number): Inside {
