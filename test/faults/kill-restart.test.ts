@@ -55,14 +55,15 @@ async function resultsWritten(images: readonly string[]): Promise<number> {
 
 /**
  * Kills `proc` (SIGKILL) at the first moment `when(results written)` holds: the process is frozen,
- * the results counted, and only then killed, so the count is what the kill leaves behind. Returns
- * that count.
+ * the results counted, `whileFrozen` run, and only then the process killed, so the count is what the
+ * kill leaves behind. Returns that count.
  */
 async function killWhen(
   proc: PipelineProcess,
   images: readonly string[],
   when: (written: number) => boolean,
   what: string,
+  whileFrozen: () => Promise<void> = async () => undefined,
 ): Promise<number> {
   let written = 0;
   await waitFor(
@@ -78,6 +79,7 @@ async function killWhen(
     90_000,
     what,
   );
+  await whileFrozen();
   await proc.kill();
   return written;
 }
@@ -112,27 +114,46 @@ afterAll(async () => {
 
 describe('SIGKILL of npm start, then a restart on the same folder', () => {
   it('loses and duplicates nothing when killed before any result, right after the first, and mid-batch', async () => {
-    const images = await smallPhotos('run-1', 12);
+    // Bytes after each photo's end marker (as some cameras write): no structure proves them whole,
+    // so every one waits out the stability window before it is taken.
+    const trailer = Buffer.from('camera trailer after the JPEG end marker');
+    const images = new Map(
+      [...(await smallPhotos('run-1', 12))].map(([name, bytes]) => [name, Buffer.concat([bytes, trailer])]),
+    );
     const names = [...images.keys()];
     await dropAll(folders.inboxDir, images);
 
-    // Before any result: the backlog is only seen after a long stable time, so none can exist yet.
-    const first = await start({ SCOPEHIVE_STABLE_MS: '3000' });
+    // Before any result: the first look comes as soon as the process is ready, 30 s before any photo
+    // can be taken.
+    const first = await start({ SCOPEHIVE_STABLE_MS: '30000' });
     expect(await killWhen(first, names, (n) => n === 0, 'a moment with no result')).toBe(0);
 
     // Right after the first result JSON appears.
     const second = await start();
     expect(await killWhen(second, names, (n) => n >= 1, 'the first result')).toBeGreaterThan(0);
 
-    // With results partly written: the first moment a further one is done and some are still to do.
+    // With results partly written: the first moment a further one is done. Both by construction,
+    // not by luck (between two looks a busy machine can let a process finish the batch): three
+    // photos are dropped before the start, so there is always a further one to do, and three more
+    // while it is frozen, so the kill always leaves work behind.
     const done = await resultsWritten(names);
+    const extra = [...(await smallPhotos('run-1', 18, 'late'))].slice(12);
+    const before = new Map(extra.slice(0, 3));
+    const meanwhile = new Map(extra.slice(3));
+    await dropAll(folders.inboxDir, before);
+    names.push(...before.keys());
     const third = await start();
     const written = await killWhen(
       third,
       names,
-      (n) => n > done && n < names.length,
-      'results partly written',
+      (n) => n > done,
+      'a further result',
+      async () => {
+        await dropAll(folders.inboxDir, meanwhile);
+        names.push(...meanwhile.keys());
+      },
     );
+    expect(written).toBeGreaterThan(done);
     expect(written).toBeLessThan(names.length);
 
     await start();

@@ -33,8 +33,11 @@ describe('the inbox watcher, end to end', () => {
     dataDir = await makeDataDir();
     await fs.mkdir(path.join(dataDir, 'models'));
     await addModel(path.join(dataDir, 'models'), MODEL);
-    // A stable time well above the gap between two writes of the slow copy below.
-    run = await startTestPipeline(dataDir, { SCOPEHIVE_STABLE_MS: '1000' });
+    // A stable time far above the 0.4 s gap between two writes of the slow copy below (a busy machine
+    // can stretch that gap; the half copy has no end marker, so only stability could take it). It
+    // costs nothing there: the finished copy is taken at once by its structure. The models folder
+    // waits it out once at start.
+    run = await startTestPipeline(dataDir, { SCOPEHIVE_STABLE_MS: '5000' });
   });
 
   afterAll(async () => {
