@@ -72,12 +72,52 @@ beforeAll(async () => {
   await Promise.all([microscope.start(), worker.start()]);
 }, 180_000);
 
-afterEach((context) => {
+afterEach(async (context) => {
   if (context.task.result?.state !== 'fail') return;
   for (const node of [microscope, both, worker, ...extraNodes]) console.error(node?.report());
-  for (const server of cluster?.servers ?? [])
+  for (const server of cluster?.servers ?? []) {
     console.error(`──── ${server.name} ────\n${server.log().slice(-4000)}`);
+    // Where each stream and consumer has its leader and replicas, as this server sees them.
+    const jsz = await fetch(
+      `http://127.0.0.1:${server.monitorPort}/jsz?accounts=true&streams=true&consumers=true`,
+    )
+      .then((r) => r.json() as Promise<JszReport>)
+      .catch((err: Error) => ({ error: err.message }) as JszReport);
+    console.error(`──── ${server.name} /jsz ────\n${describeJsz(jsz)}`);
+  }
 });
+
+interface JszReport {
+  error?: string;
+  meta_cluster?: { leader?: string };
+  account_details?: Array<{
+    stream_detail?: Array<{
+      name: string;
+      cluster?: ClusterInfo;
+      consumer_detail?: Array<{ name: string; cluster?: ClusterInfo; num_pending?: number }>;
+    }>;
+  }>;
+}
+interface ClusterInfo {
+  leader?: string;
+  replicas?: Array<{ name: string; current?: boolean; offline?: boolean; lag?: number }>;
+}
+
+function describeJsz(jsz: JszReport): string {
+  if (jsz.error) return jsz.error;
+  const where = (c?: ClusterInfo) =>
+    `leader ${c?.leader ?? 'none'}; replicas ${(c?.replicas ?? [])
+      .map((r) => `${r.name}${r.current ? '' : ' (not current)'}${r.offline ? ' (offline)' : ''}`)
+      .join(', ')}`;
+  const lines = [`meta leader ${jsz.meta_cluster?.leader ?? 'none'}`];
+  for (const account of jsz.account_details ?? [])
+    for (const stream of account.stream_detail ?? []) {
+      lines.push(`${stream.name}: ${where(stream.cluster)}`);
+      for (const c of stream.consumer_detail ?? [])
+        lines.push(`  ${c.name}: ${where(c.cluster)}; pending ${c.num_pending ?? '?'}`);
+    }
+  return lines.join('\n');
+}
 
 afterAll(async () => {
   for (const node of [microscope, both, worker, ...extraNodes]) if (node?.running) await node.process.stop();
@@ -242,6 +282,12 @@ describe('three hive nodes in separate processes', () => {
         await server.start();
       }
       await waitFor(() => streams.routesUp(cluster), 60_000, `${tag} to rejoin the hive`);
+      // One server down at a time: the next is stopped only once every replica on this one caught up.
+      await waitFor(
+        () => streams.replicasCurrent().catch(() => false),
+        90_000,
+        `every stream and consumer to be current on ${tag} again`,
+      );
       await settledStreams();
     }
     await expectNothingWrittenOn([worker]);

@@ -3,7 +3,7 @@
  * the jobs a model's consumer has handed out and not had acknowledged, the jobs still in the
  * stream, the results waiting for an origin, and which server leads a stream.
  */
-import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { type ClusterInfo, type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { LoopbackCluster } from '../../../scripts/hive/loopback-cluster.ts';
@@ -52,6 +52,25 @@ export class HiveStreams {
       if (routez?.num_routes !== cluster.servers.length - 1) return false;
     }
     return (await this.leaderOf(JOBS_STREAM).catch(() => undefined)) !== undefined;
+  }
+
+  /**
+   * Every stream and consumer has a leader and all its replicas current (caught up). A server that
+   * rejoined after a restart is only back in the hive once this holds: stopping another one before
+   * would leave some replica groups with one current member out of three.
+   */
+  async replicasCurrent(): Promise<boolean> {
+    const current = (cluster: ClusterInfo | undefined, replicas: number) =>
+      Boolean(cluster?.leader) &&
+      (cluster?.replicas ?? []).filter((r) => r.current && !r.offline).length === replicas - 1;
+    for await (const stream of this.jsm.streams.list()) {
+      const replicas = stream.config.num_replicas || 1;
+      if (!current(stream.cluster, replicas)) return false;
+      for await (const consumer of this.jsm.consumers.list(stream.config.name)) {
+        if (!current(consumer.cluster, consumer.config.num_replicas || replicas)) return false;
+      }
+    }
+    return true;
   }
 
   /** Names (SHA-256) of the image objects still in the hive's image store. */
