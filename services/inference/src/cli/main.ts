@@ -7,6 +7,7 @@ import './prestart.ts';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exitOnStartupError, startupProblem, supportedFormatsText } from '@scopehive/shared';
+import { SessionThread } from '../model/session-thread.ts';
 import { type AnalyzeReport, analyzeFiles } from './analyze.ts';
 import { UsageError } from './inputs.ts';
 
@@ -90,8 +91,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
+  async (code) => {
+    await SessionThread.dropSpare();
+    process.exit(code);
+  },
+  async (err) => {
+    await SessionThread.dropSpare();
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`scopehive: ${err.message}\n`);
       process.exit(2);

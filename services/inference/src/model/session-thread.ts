@@ -101,6 +101,22 @@ export class SessionThread {
     spare = worker;
   }
 
+  /**
+   * Ends a prestarted thread no model took (a CLI run that stops before opening one), once it has
+   * loaded ONNX Runtime: a process that exits while a thread is in the middle of that load can abort
+   * (SIGABRT from the native module) instead of exiting with its own code.
+   */
+  static async dropSpare(): Promise<void> {
+    const worker = spare;
+    if (!worker) return;
+    spare = undefined;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' });
+    const timer = setTimeout(() => void worker.terminate(), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
   /** Opens the model on the first provider that loads; throws with every provider's reason otherwise. */
   static async open(
     model: Uint8Array,
